@@ -43,8 +43,8 @@ type Diagnostic struct {
 	Message string `json:"message"`
 }
 
-// String renders the diagnostic as "file:line: object: message", leaving out
-// the parts that are unknown.
+// String renders the diagnostic as "file:line: object: severity: message",
+// leaving out the parts that are unknown.
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	b.WriteString(d.File)
@@ -56,9 +56,8 @@ func (d Diagnostic) String() string {
 		b.WriteString(d.Object)
 		b.WriteString(": ")
 	}
-	if d.Severity == SeverityWarning {
-		b.WriteString("warning: ")
-	}
+	b.WriteString(d.Severity.String())
+	b.WriteString(": ")
 	b.WriteString(d.Message)
 	return b.String()
 }
