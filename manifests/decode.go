@@ -281,7 +281,7 @@ func decodeFile(file string, data []byte) fileResult {
 			continue
 		}
 		root := unwrapNode(&node)
-		if root == nil || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+		if root == nil || root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
 			continue // an empty document or only comments
 		}
 		if root.Kind != yaml.MappingNode {
@@ -451,10 +451,11 @@ func (d *docDecoder) decodeObject(js []byte, node *yaml.Node) []ObjectResult {
 		meta.Namespace = metav1.NamespaceDefault
 	}
 	if !info.namespaced && meta.Namespace != "" {
-		add(SeverityWarning, "metadata.namespace", fmt.Sprintf("%s is cluster-scoped: the namespace %q is ignored", kind, meta.Namespace))
+		ns := meta.Namespace
 		meta.Namespace = ""
 		key.Namespace = ""
 		r.Key = key
+		add(SeverityWarning, "metadata.namespace", fmt.Sprintf("%s is cluster-scoped: the namespace %q is ignored", kind, ns))
 	}
 	for _, p := range checkSupport(kind, written) {
 		sev := SeverityError

@@ -20,10 +20,14 @@ func (k Key) String() string {
 	if name == "" {
 		name = "(unnamed)"
 	}
-	if k.Namespace == "" {
-		return k.Kind + "/" + name
+	kind := k.Kind
+	if kind == "" {
+		kind = "(no kind)"
 	}
-	return k.Kind + "/" + k.Namespace + "/" + name
+	if k.Namespace == "" {
+		return kind + "/" + name
+	}
+	return kind + "/" + k.Namespace + "/" + name
 }
 
 // less orders keys by kind, namespace, then name.

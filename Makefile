@@ -1,0 +1,44 @@
+# shoal's build. `make help` lists the targets.
+
+GO       ?= go
+BIN      ?= bin/shoal
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.buildVersion=$(VERSION)
+# libcontainer needs cgo.
+export CGO_ENABLED := 1
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the shoal binary into bin/shoal
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shoal
+
+.PHONY: test
+test: ## Run every test (unit tests with -race; root-only tests skip themselves when not root)
+	$(GO) test -race -count=1 ./...
+
+.PHONY: verify
+verify: ## Fail on an untidy go.mod, unformatted code or vet findings
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: bench
+bench: ## Run the benchmarks (see docs/BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem ./manifests/
+
+.PHONY: fuzz
+fuzz: ## Fuzz the manifest decoder for FUZZTIME (default 60s)
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $${FUZZTIME:-60s} ./manifests/
+
+.PHONY: docs
+docs: ## Regenerate the generated part of docs/SUPPORT.md from the support rules
+	$(GO) test ./manifests/ -run TestSupportDoc -update
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf bin
