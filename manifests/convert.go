@@ -81,15 +81,6 @@ func defaultSelectorFromTemplate(meta *metav1.ObjectMeta, selector **metav1.Labe
 	}
 }
 
-func copyLabels(in map[string]string) map[string]string {
-	out := make(map[string]string, len(in))
-	for k, v := range in {
-		out[k] = v
-	}
-	return out
-}
-
-func int32Ptr(v int32) *int32 { return &v }
 
 func rollbackProblem(set bool) []fieldProblem {
 	if !set {
@@ -105,7 +96,7 @@ func convertExtensionsDeployment(obj runtime.Object) (runtime.Object, []fieldPro
 	d.Spec.RollbackTo = nil
 	defaultSelectorFromTemplate(&d.ObjectMeta, &d.Spec.Selector, d.Spec.Template.Labels)
 	if d.Spec.Replicas == nil {
-		d.Spec.Replicas = int32Ptr(1)
+		d.Spec.Replicas = ptrTo[int32](1)
 	}
 	s := &d.Spec.Strategy
 	if s.Type == "" {
@@ -127,10 +118,10 @@ func convertExtensionsDeployment(obj runtime.Object) (runtime.Object, []fieldPro
 	// MaxInt32 means "unset" in extensions/v1beta1: no deadline, keep every
 	// old ReplicaSet.
 	if d.Spec.ProgressDeadlineSeconds == nil {
-		d.Spec.ProgressDeadlineSeconds = int32Ptr(math.MaxInt32)
+		d.Spec.ProgressDeadlineSeconds = ptrTo[int32](math.MaxInt32)
 	}
 	if d.Spec.RevisionHistoryLimit == nil {
-		d.Spec.RevisionHistoryLimit = int32Ptr(math.MaxInt32)
+		d.Spec.RevisionHistoryLimit = ptrTo[int32](math.MaxInt32)
 	}
 	out, more := convertVia(d, &appsv1.Deployment{}, "apps/v1", "Deployment", nil)
 	return out, append(problems, more...)
@@ -142,7 +133,7 @@ func convertAppsV1beta1Deployment(obj runtime.Object) (runtime.Object, []fieldPr
 	d.Spec.RollbackTo = nil
 	defaultSelectorFromTemplate(&d.ObjectMeta, &d.Spec.Selector, d.Spec.Template.Labels)
 	if d.Spec.Replicas == nil {
-		d.Spec.Replicas = int32Ptr(1)
+		d.Spec.Replicas = ptrTo[int32](1)
 	}
 	s := &d.Spec.Strategy
 	if s.Type == "" {
@@ -162,10 +153,10 @@ func convertAppsV1beta1Deployment(obj runtime.Object) (runtime.Object, []fieldPr
 		}
 	}
 	if d.Spec.RevisionHistoryLimit == nil {
-		d.Spec.RevisionHistoryLimit = int32Ptr(2)
+		d.Spec.RevisionHistoryLimit = ptrTo[int32](2)
 	}
 	if d.Spec.ProgressDeadlineSeconds == nil {
-		d.Spec.ProgressDeadlineSeconds = int32Ptr(600)
+		d.Spec.ProgressDeadlineSeconds = ptrTo[int32](600)
 	}
 	out, more := convertVia(d, &appsv1.Deployment{}, "apps/v1", "Deployment", nil)
 	return out, append(problems, more...)
@@ -208,7 +199,7 @@ func convertExtensionsDaemonSet(obj runtime.Object) (runtime.Object, []fieldProb
 		}
 	}
 	if d.Spec.RevisionHistoryLimit == nil {
-		d.Spec.RevisionHistoryLimit = int32Ptr(10)
+		d.Spec.RevisionHistoryLimit = ptrTo[int32](10)
 	}
 	out, more := convertVia(d, &appsv1.DaemonSet{}, "apps/v1", "DaemonSet", nil)
 	return out, append(problems, more...)
@@ -218,7 +209,7 @@ func convertExtensionsReplicaSet(obj runtime.Object) (runtime.Object, []fieldPro
 	r := obj.(*extensionsv1beta1.ReplicaSet)
 	defaultSelectorFromTemplate(&r.ObjectMeta, &r.Spec.Selector, r.Spec.Template.Labels)
 	if r.Spec.Replicas == nil {
-		r.Spec.Replicas = int32Ptr(1)
+		r.Spec.Replicas = ptrTo[int32](1)
 	}
 	return convertVia(r, &appsv1.ReplicaSet{}, "apps/v1", "ReplicaSet", nil)
 }

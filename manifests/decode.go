@@ -274,30 +274,49 @@ func decodeFile(file string, data []byte) fileResult {
 	if strings.ToLower(path.Ext(file)) != ".json" {
 		docs = splitDocuments(data)
 	}
-	for _, d := range docs {
-		var node yaml.Node
-		if err := yaml.Unmarshal(d.text, &node); err != nil {
-			fr.diags = append(fr.diags, yamlSyntaxDiagnostic(file, d.startLine, err))
+	for _, doc := range docs {
+		js, err := sigsyaml.YAMLToJSONStrict(doc.text)
+		if err != nil {
+			fr.diags = append(fr.diags, yamlSyntaxDiagnostic(file, doc.startLine, err))
 			continue
 		}
-		root := unwrapNode(&node)
-		if root == nil || root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+		js = bytes.TrimSpace(js)
+		if len(js) == 0 || string(js) == "null" {
 			continue // an empty document or only comments
 		}
-		if root.Kind != yaml.MappingNode {
-			fr.diags = append(fr.diags, Diagnostic{Severity: SeverityError, File: file, Line: d.startLine + root.Line - 1,
-				Message: "expected a Kubernetes object (a mapping with apiVersion and kind), got a " + nodeKindName(root)})
+		d := &docDecoder{file: file, text: doc.text, lineOffset: doc.startLine - 1, firstLine: firstContentLine(doc)}
+		if js[0] != '{' {
+			what := "list"
+			if js[0] != '[' {
+				what = "scalar value " + string(js)
+			}
+			fr.diags = append(fr.diags, Diagnostic{Severity: SeverityError, File: file, Line: d.firstLine,
+				Message: "expected a Kubernetes object (a mapping with apiVersion and kind), got a " + what})
 			continue
 		}
-		js, err := sigsyaml.YAMLToJSONStrict(d.text)
-		if err != nil {
-			fr.diags = append(fr.diags, yamlSyntaxDiagnostic(file, d.startLine, err))
-			continue
-		}
-		dec := &docDecoder{file: file, root: root, lineOffset: d.startLine - 1}
-		fr.objects = append(fr.objects, dec.decodeObject(js, root)...)
+		fr.objects = append(fr.objects, d.decodeObject(js, "")...)
 	}
 	return fr
+}
+
+// firstContentLine returns the file line of a document's first line that is
+// not blank, a comment or a directive.
+func firstContentLine(doc document) int {
+	line := doc.startLine
+	for rest := doc.text; len(rest) > 0; line++ {
+		l := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			l, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		t := bytes.TrimSpace(l)
+		if len(t) == 0 || t[0] == '#' || t[0] == '%' || bytes.Equal(t, []byte("---")) {
+			continue
+		}
+		return line
+	}
+	return doc.startLine
 }
 
 // yamlSyntaxDiagnostic turns a YAML parser error into a diagnostic with the
@@ -332,29 +351,38 @@ func yamlSyntaxDiagnostic(file string, startLine int, err error) Diagnostic {
 	return Diagnostic{Severity: SeverityError, File: file, Line: line, Message: "invalid YAML: " + msg}
 }
 
-func nodeKindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "list"
-	case yaml.ScalarNode:
-		return "scalar value " + strconv.Quote(n.Value)
-	}
-	return "value of another type"
-}
-
-// docDecoder decodes the objects of one YAML document.
+// docDecoder decodes the objects of one YAML document. It parses the
+// document a second time, into YAML nodes, only when a diagnostic or a List
+// item needs line numbers: most documents never pay for it.
 type docDecoder struct {
 	file       string
-	root       *yaml.Node // the document's top node, for line lookups
-	lineOffset int        // line of the document in the file, minus one
+	text       []byte
+	lineOffset int // line of the document in the file, minus one
+	firstLine  int // file line of the document's first content line
+
+	parsed bool
+	root   *yaml.Node
 }
 
-// decodeObject decodes one object (or, for a List, each of its items). node
-// is the YAML node of the object, for line numbers.
-func (d *docDecoder) decodeObject(js []byte, node *yaml.Node) []ObjectResult {
+// rootNode parses the document into YAML nodes on first use.
+func (d *docDecoder) rootNode() *yaml.Node {
+	if !d.parsed {
+		d.parsed = true
+		var n yaml.Node
+		if err := yaml.Unmarshal(d.text, &n); err == nil {
+			d.root = unwrapNode(&n)
+		}
+	}
+	return d.root
+}
+
+// decodeObject decodes one object (or, for a List, each of its items). at
+// is the object's path in the document ("" for the document itself,
+// "items[3]" for a List item), for line numbers.
+func (d *docDecoder) decodeObject(js []byte, at string) []ObjectResult {
 	var generic map[string]any
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &generic); err != nil || generic == nil {
-		return []ObjectResult{d.fail(node, Key{}, "", "expected a Kubernetes object (a mapping with apiVersion and kind)")}
+		return []ObjectResult{d.fail(at, Key{}, "", "expected a Kubernetes object (a mapping with apiVersion and kind)")}
 	}
 	apiVersion, _ := generic["apiVersion"].(string)
 	kind, _ := generic["kind"].(string)
@@ -363,7 +391,7 @@ func (d *docDecoder) decodeObject(js []byte, node *yaml.Node) []ObjectResult {
 		key.Name, _ = md["name"].(string)
 		key.Namespace, _ = md["namespace"].(string)
 	}
-	src := Source{File: d.file, Line: d.line(node, ""), APIVersion: apiVersion}
+	src := Source{File: d.file, Line: d.line(at, ""), APIVersion: apiVersion}
 	if apiVersion == "" || kind == "" {
 		var missing []string
 		if apiVersion == "" {
@@ -372,19 +400,19 @@ func (d *docDecoder) decodeObject(js []byte, node *yaml.Node) []ObjectResult {
 		if kind == "" {
 			missing = append(missing, "kind")
 		}
-		return []ObjectResult{d.fail(node, key, "", fmt.Sprintf("%s is required: every object needs apiVersion and kind", strings.Join(missing, " and ")))}
+		return []ObjectResult{d.fail(at, key, "", fmt.Sprintf("%s is required: every object needs apiVersion and kind", strings.Join(missing, " and ")))}
 	}
 	if kind == "List" || (strings.HasSuffix(kind, "List") && generic["items"] != nil) {
-		return d.decodeList(js, node, key)
+		return d.decodeList(js, at, key)
 	}
 
 	info, legacy, ignoreMsg, errMsg := resolveKind(apiVersion, kind)
 	if errMsg != "" {
-		return []ObjectResult{d.fail(node, key, "kind", errMsg)}
+		return []ObjectResult{d.fail(at, key, "kind", errMsg)}
 	}
 	if ignoreMsg != "" {
 		r := ObjectResult{Key: key, Source: src}
-		r.Diagnostics = Diagnostics{d.diag(node, key, SeverityWarning, "kind", ignoreMsg)}
+		r.Diagnostics = Diagnostics{d.diag(at, key, SeverityWarning, "kind", ignoreMsg)}
 		return []ObjectResult{r}
 	}
 	if info.namespaced && key.Namespace == "" {
@@ -392,7 +420,7 @@ func (d *docDecoder) decodeObject(js []byte, node *yaml.Node) []ObjectResult {
 	}
 	r := ObjectResult{Key: key, Source: src}
 	add := func(sev Severity, p, msg string) {
-		r.Diagnostics = append(r.Diagnostics, d.diag(node, key, sev, p, msg))
+		r.Diagnostics = append(r.Diagnostics, d.diag(at, key, sev, p, msg))
 	}
 
 	// Strict, typed decoding of the version as written.
@@ -466,7 +494,7 @@ func (d *docDecoder) decodeObject(js []byte, node *yaml.Node) []ObjectResult {
 	}
 	setDefaults(obj)
 	for _, fe := range validateObject(obj) {
-		r.Diagnostics = append(r.Diagnostics, d.diag(node, key, SeverityError, fe.Field, fe.Error()))
+		r.Diagnostics = append(r.Diagnostics, d.diag(at, key, SeverityError, fe.Field, fe.Error()))
 	}
 	if !r.Diagnostics.HasErrors() {
 		r.Object = obj
@@ -475,38 +503,47 @@ func (d *docDecoder) decodeObject(js []byte, node *yaml.Node) []ObjectResult {
 }
 
 // decodeList decodes the items of a List object one by one.
-func (d *docDecoder) decodeList(js []byte, node *yaml.Node, key Key) []ObjectResult {
+func (d *docDecoder) decodeList(js []byte, at string, key Key) []ObjectResult {
 	var list struct {
 		Items []json.RawMessage `json:"items"`
 	}
 	if err := json.Unmarshal(js, &list); err != nil {
-		return []ObjectResult{d.fail(node, key, "items", "expected a list of objects")}
+		return []ObjectResult{d.fail(at, key, "items", "expected a list of objects")}
 	}
-	_, itemsNode := mappingEntry(node, "items")
-	itemsNode = unwrapNode(itemsNode)
 	var out []ObjectResult
 	for i, item := range list.Items {
-		itemNode := node
-		if itemsNode != nil && itemsNode.Kind == yaml.SequenceNode && i < len(itemsNode.Content) {
-			itemNode = unwrapNode(itemsNode.Content[i])
-		}
-		out = append(out, d.decodeObject(item, itemNode)...)
+		out = append(out, d.decodeObject(item, joinPath(at, fmt.Sprintf("items[%d]", i)))...)
 	}
 	return out
 }
 
-// line returns the file line of a field path below node.
-func (d *docDecoder) line(node *yaml.Node, fieldPath string) int {
-	l := lineOf(node, fieldPath)
+func joinPath(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	case strings.HasPrefix(b, "["):
+		return a + b
+	}
+	return a + "." + b
+}
+
+// line returns the file line of a field path below the object at at.
+func (d *docDecoder) line(at, fieldPath string) int {
+	if at == "" && fieldPath == "" {
+		return d.firstLine
+	}
+	l := lineOf(d.rootNode(), joinPath(at, fieldPath))
 	if l == 0 {
-		return 0
+		return d.firstLine
 	}
 	return l + d.lineOffset
 }
 
 // diag makes a diagnostic about a field of an object. A message that does
 // not already start with the path gets it as a prefix.
-func (d *docDecoder) diag(node *yaml.Node, key Key, sev Severity, fieldPath, msg string) Diagnostic {
+func (d *docDecoder) diag(at string, key Key, sev Severity, fieldPath, msg string) Diagnostic {
 	if fieldPath != "" && !strings.HasPrefix(msg, fieldPath+":") && fieldPath != "kind" && fieldPath != "apiVersion" {
 		msg = fieldPath + ": " + msg
 	}
@@ -514,15 +551,15 @@ func (d *docDecoder) diag(node *yaml.Node, key Key, sev Severity, fieldPath, msg
 	if key.Kind != "" || key.Name != "" {
 		obj = key.String()
 	}
-	return Diagnostic{Severity: sev, File: d.file, Line: d.line(node, fieldPath), Object: obj, Field: fieldPath, Message: msg}
+	return Diagnostic{Severity: sev, File: d.file, Line: d.line(at, fieldPath), Object: obj, Field: fieldPath, Message: msg}
 }
 
 // fail returns a result holding one error.
-func (d *docDecoder) fail(node *yaml.Node, key Key, fieldPath, msg string) ObjectResult {
+func (d *docDecoder) fail(at string, key Key, fieldPath, msg string) ObjectResult {
 	return ObjectResult{
 		Key:         key,
-		Source:      Source{File: d.file, Line: d.line(node, "")},
-		Diagnostics: Diagnostics{d.diag(node, key, SeverityError, fieldPath, msg)},
+		Source:      Source{File: d.file, Line: d.line(at, "")},
+		Diagnostics: Diagnostics{d.diag(at, key, SeverityError, fieldPath, msg)},
 	}
 }
 
