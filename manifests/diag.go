@@ -28,6 +28,19 @@ func (s Severity) String() string {
 // MarshalText renders the severity as its String, for JSON output.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads "error" or "warning".
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "error":
+		*s = SeverityError
+	case "warning":
+		*s = SeverityWarning
+	default:
+		return fmt.Errorf("unknown severity %q: want error or warning", b)
+	}
+	return nil
+}
+
 // Diagnostic is one error or warning about the input, located as precisely as
 // the input allows: a file, a line in it (1-based, 0 when unknown), the object
 // (empty when the file as a whole is at fault) and the field path in
