@@ -81,7 +81,6 @@ func defaultSelectorFromTemplate(meta *metav1.ObjectMeta, selector **metav1.Labe
 	}
 }
 
-
 func rollbackProblem(set bool) []fieldProblem {
 	if !set {
 		return nil

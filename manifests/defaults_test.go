@@ -70,8 +70,6 @@ func rl(pairs ...string) corev1.ResourceList {
 	return l
 }
 
-func meta(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: "default"} }
-
 func labelsApp(app string) map[string]string { return map[string]string{"app": app} }
 
 func webTemplate() corev1.PodTemplateSpec {

@@ -3,7 +3,6 @@ package manifests
 import (
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 )
 
@@ -151,15 +150,6 @@ func (g *ruleGroup) checkChildren(rel string, v any, abs []pathElem, out *[]fiel
 			g.checkChildren(rel+"[]", e, itemAbs, out)
 		}
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Rule constructors keep the tables below readable.
