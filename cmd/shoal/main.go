@@ -11,9 +11,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"syscall"
 
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/shoal-run/shoal/nodeagent/runtime/pid1"
 	"github.com/spf13/cobra"
+
+	// libcontainer's re-exec needs these in the binary.
+	_ "github.com/opencontainers/cgroups/devices"
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 )
 
 // exitError carries a process exit code through cobra without printing
@@ -21,6 +28,23 @@ import (
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// init runs before anything else when this binary is started as a
+// container's init (/.shoal/init, bind-mounted by the runtime) or as
+// libcontainer's re-exec ("shoal init"): neither is the command line.
+func init() {
+	// libcontainer may move a goroutine's thread into a container's mount
+	// namespace and leave it locked so that Go retires the thread; keeping
+	// main on its own thread makes sure that is never the main thread,
+	// whose /proc/self would then describe a container.
+	goruntime.LockOSThread()
+	if len(os.Args) > 0 && os.Args[0] == pid1.InitPath {
+		os.Exit(pid1.Main(os.Args[1:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		libcontainer.Init() // never returns
+	}
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,7 +89,10 @@ server and no etcd; nodes find each other by gossip.`,
 	root.AddCommand(
 		newValidateCommand(),
 		newUpCommand(),
+		newDownCommand(),
+		newImageCommand(),
 		newVersionCommand(),
 	)
+	root.AddCommand(clientCommands()...)
 	return root
 }

@@ -137,14 +137,18 @@ func TestValidateJSON(t *testing.T) {
 	}
 }
 
-func TestUpSaysNotYet(t *testing.T) {
-	out, errOut, code := run(t, "up", "--manifests", "testdata/repo")
-	if code != 3 || !strings.Contains(errOut, "not yet") || !strings.Contains(out, "Deployment/shop/web") {
-		t.Errorf("code %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+func TestUpRefusesAMissingManifestFolder(t *testing.T) {
+	_, errOut, code := run(t, "up", "--manifests", "testdata/nope", "--data-dir", t.TempDir())
+	if code != 2 || !strings.Contains(errOut, "--manifests") || !strings.Contains(errOut, "testdata/nope") {
+		t.Errorf("code %d, stderr:\n%s", code, errOut)
 	}
-	_, errOut, code = run(t, "up", "--manifests", "testdata/bad")
-	if code != 1 || !strings.Contains(errOut, "imagePullPolcy") {
-		t.Errorf("bad manifests: code %d, stderr:\n%s", code, errOut)
+}
+
+func TestDownNeedsANode(t *testing.T) {
+	dir := t.TempDir()
+	_, errOut, code := run(t, "down", "--data-dir", dir)
+	if code != 2 || !strings.Contains(errOut, "no shoal node in "+dir) {
+		t.Errorf("code %d, stderr:\n%s", code, errOut)
 	}
 }
 

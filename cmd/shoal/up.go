@@ -2,54 +2,96 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"log/slog"
 	"runtime/debug"
+	"strings"
 
-	"github.com/shoal-run/shoal/manifests"
 	"github.com/spf13/cobra"
 )
 
-// upOptions are the flags of `shoal up`.
-type upOptions struct {
-	manifests string
-}
-
-// newUpCommand is the one-machine cluster. Until the node runtime lands it
-// reads and checks the desired state, says what it would run, and exits
-// with status 3 ("not yet"), so that no script mistakes it for a running
-// cluster.
+// newUpCommand is the one-machine shoal: a node agent running the Pods of a
+// folder of manifests, re-read when files change.
 func newUpCommand() *cobra.Command {
-	var o upOptions
+	cfg := defaultNodeConfig()
+	var mirrors []string
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run a one-machine shoal cluster in the foreground (not yet: reads and checks the manifests only)",
-		Long: `Up will run a one-machine shoal cluster in the foreground: its node agent,
-with the desired state read from a folder of manifests.
+		Short: "Run a one-machine shoal node in the foreground",
+		Long: `Up runs a one-machine shoal node in the foreground: its node agent runs the
+Pods of a folder of manifests in real containers, and re-reads the folder when
+a file changes (a change that does not load is reported and changes nothing).
+The node's API serves the client commands (shoal get pods, logs, exec, ...).
 
-Not yet: this version reads and checks the manifests (as "shoal validate"
-does) and lists what it would run; running pods arrives with the node
-runtime.`,
+Ctrl-C stops the agent and leaves the pods running: the next "shoal up" on the
+same --data-dir re-adopts them. "shoal down" stops and removes everything.
+Needs root. The binary must be statically linked (make build), since it is
+also each container's init.`,
+		Example: `  sudo shoal up --manifests ./deploy
+  sudo shoal up --manifests ./deploy --registry-mirror docker.io=http://127.0.0.1:5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res := manifests.Read(manifests.Input{FS: os.DirFS(o.manifests), Name: o.manifests})
-			set, err := res.Set()
+			m, insecure, err := parseMirrors(mirrors)
 			if err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%v\nshoal up: the manifests in %s have errors; fix them first (shoal validate %s)\n", err, o.manifests, o.manifests)
-				return exitError{code: 1}
+				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "desired state from %s: %d objects in %d namespaces\n", o.manifests, set.Len(), len(set.Namespaces()))
-			for _, w := range set.Warnings() {
-				fmt.Fprintln(out, "  "+w.String())
-			}
-			for _, obj := range set.All() {
-				fmt.Fprintf(out, "  %s (%s:%d)\n", obj.Key, obj.Source.File, obj.Source.Line)
-			}
-			fmt.Fprintln(cmd.ErrOrStderr(), "shoal up: not yet: running pods arrives with the node runtime; nothing was started")
-			return exitError{code: 3}
+			cfg.Mirrors = m
+			cfg.Insecure = append(cfg.Insecure, insecure...)
+			return runNode(cmd.Context(), cfg, slog.Default())
 		},
 	}
-	cmd.Flags().StringVar(&o.manifests, "manifests", ".", "folder of manifests to run")
+	f := cmd.Flags()
+	f.StringVar(&cfg.Manifests, "manifests", cfg.Manifests, "folder of manifests to run")
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the node keeps images, containers and state")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the node's API")
+	f.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's name")
+	f.StringVar(&cfg.PodCIDR, "pod-cidr", cfg.PodCIDR, "address range of this node's pods")
+	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "address range of all pods (not masqueraded)")
+	f.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "name of the pods' bridge")
+	f.StringArrayVar(&mirrors, "registry-mirror", nil, "registry mirror as HOST=URL (repeatable), e.g. docker.io=http://127.0.0.1:5000")
+	f.StringArrayVar(&cfg.Insecure, "insecure-registry", nil, "registry host spoken to over plain HTTP (repeatable)")
+	f.StringVar(&cfg.InitBinary, "init-binary", "", "static container init to use instead of this binary")
+	return cmd
+}
+
+// parseMirrors reads HOST=URL pairs; a mirror URL of plain http:// makes
+// its host insecure.
+func parseMirrors(pairs []string) (map[string]string, []string, error) {
+	if len(pairs) == 0 {
+		return nil, nil, nil
+	}
+	out := map[string]string{}
+	var insecure []string
+	for _, p := range pairs {
+		host, url, ok := strings.Cut(p, "=")
+		if !ok || host == "" || url == "" {
+			return nil, nil, fmt.Errorf("--registry-mirror %q: use HOST=URL, e.g. docker.io=http://127.0.0.1:5000", p)
+		}
+		out[host] = url
+		if strings.HasPrefix(url, "http://") {
+			insecure = append(insecure, strings.TrimPrefix(strings.TrimSuffix(url, "/"), "http://"))
+		}
+	}
+	return out, insecure, nil
+}
+
+func newDownCommand() *cobra.Command {
+	dataDir := defaultNodeConfig().DataDir
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the one-machine node and remove everything it made",
+		Long: `Down stops the node running on --data-dir (if it runs), stops every pod it ran
+(preStop hooks and grace periods apply), and removes every container, mount,
+network namespace, cgroup and rule the node made. Images stay.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadNodeConfig(dataDir)
+			if err != nil {
+				return err
+			}
+			return downNode(cmd.Context(), cfg, slog.Default())
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", dataDir, "the node's data folder")
 	return cmd
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/shoal-run/shoal/manifests"
 )
 
-
 func writeFile(t *testing.T, dir, name, content string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {

@@ -30,7 +30,7 @@ func boolPtr(b bool) *bool { return &b }
 
 func TestEnv(t *testing.T) {
 	cfg := mapConfig{
-		cms: map[string]*corev1.ConfigMap{"shop/app": {Data: map[string]string{"MODE": "prod", "bad-name=": "x", "1X": "y"}}},
+		cms:     map[string]*corev1.ConfigMap{"shop/app": {Data: map[string]string{"MODE": "prod", "bad-name=": "x", "1X": "y"}}},
 		secrets: map[string]*corev1.Secret{"shop/db": {Data: map[string][]byte{"password": []byte("s3cret")}}},
 	}
 	pod := &corev1.Pod{

@@ -25,6 +25,18 @@ type ProbeTarget struct {
 	Ports []corev1.ContainerPort
 	// Exec runs a command in the container and returns its exit code.
 	Exec func(ctx context.Context, cmd []string) (int, error)
+	// Dial opens connections for httpGet and tcpSocket actions; nil means
+	// a plain net.Dialer (the agent's own network namespace).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// dial opens a connection through t.Dial or a plain dialer.
+func (t ProbeTarget) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if t.Dial != nil {
+		return t.Dial(ctx, network, addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
 }
 
 // probeUserAgent is what the kubelet sends, so that applications that
@@ -132,6 +144,7 @@ func httpAction(ctx context.Context, a *corev1.HTTPGetAction, t ProbeTarget) (bo
 			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // Kubernetes does not verify probe certificates
 			DisableKeepAlives: true,
 			Proxy:             nil,
+			DialContext:       t.dial,
 		},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 10 || req.URL.Hostname() != u.Hostname() {
@@ -169,8 +182,7 @@ func tcpAction(ctx context.Context, a *corev1.TCPSocketAction, t ProbeTarget) (b
 		host = t.Host
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := t.dial(ctx, "tcp", addr)
 	if err != nil {
 		return false, fmt.Sprintf("dial tcp %s: %v", addr, err)
 	}
@@ -202,6 +214,9 @@ type ProbeState struct {
 	Result              bool
 	successes, failures int32
 }
+
+// Failures is the number of failed attempts in a row.
+func (s *ProbeState) Failures() int32 { return s.failures }
 
 // NewProbeState returns the state of a probe that has not run yet.
 func NewProbeState(liveness bool) ProbeState { return ProbeState{Result: liveness} }

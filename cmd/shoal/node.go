@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shoal-run/shoal/nodeagent/api"
+	"github.com/shoal-run/shoal/nodeagent/desired"
+	"github.com/shoal-run/shoal/nodeagent/images"
+	"github.com/shoal-run/shoal/nodeagent/podnet"
+	"github.com/shoal-run/shoal/nodeagent/pods"
+	"github.com/shoal-run/shoal/nodeagent/runtime"
+	"golang.org/x/sys/unix"
+)
+
+// nodeConfig is a one-machine node's configuration. `shoal up` saves it in
+// the data folder so that `shoal down` and `shoal image` find the same
+// node.
+type nodeConfig struct {
+	DataDir     string            `json:"dataDir"`
+	Manifests   string            `json:"manifests"`
+	Listen      string            `json:"listen"`
+	NodeName    string            `json:"nodeName"`
+	PodCIDR     string            `json:"podCIDR"`
+	ClusterCIDR string            `json:"clusterCIDR"`
+	Bridge      string            `json:"bridge"`
+	Mirrors     map[string]string `json:"mirrors,omitempty"`
+	Insecure    []string          `json:"insecure,omitempty"`
+	InitBinary  string            `json:"initBinary,omitempty"`
+}
+
+// defaultNodeConfig is what `shoal up` uses when no flag says otherwise.
+func defaultNodeConfig() nodeConfig {
+	host, _ := os.Hostname()
+	return nodeConfig{
+		DataDir:     "/var/lib/shoal",
+		Manifests:   ".",
+		Listen:      "127.0.0.1:7947",
+		NodeName:    strings.ToLower(host),
+		PodCIDR:     "10.244.0.0/24",
+		ClusterCIDR: "10.244.0.0/16",
+		Bridge:      "shoal0",
+	}
+}
+
+func (c nodeConfig) path() string    { return filepath.Join(c.DataDir, "node.json") }
+func (c nodeConfig) pidFile() string { return filepath.Join(c.DataDir, "shoal.pid") }
+
+// save writes the configuration for later commands.
+func (c nodeConfig) save() error {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(c.path(), data, 0o644)
+}
+
+// loadNodeConfig reads the configuration `shoal up` saved in dataDir.
+func loadNodeConfig(dataDir string) (nodeConfig, error) {
+	c := defaultNodeConfig()
+	data, err := os.ReadFile(filepath.Join(dataDir, "node.json"))
+	if err != nil {
+		return c, fmt.Errorf("no shoal node in %s (%w): start one with `shoal up --data-dir %s`", dataDir, err, dataDir)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, fmt.Errorf("%s: %w", filepath.Join(dataDir, "node.json"), err)
+	}
+	c.DataDir = dataDir
+	return c, nil
+}
+
+// nodeParts are a node's subsystems, made from its configuration.
+type nodeParts struct {
+	cfg    nodeConfig
+	images *images.Store
+	rt     *runtime.Runtime
+	net    *podnet.Network
+	mgr    *pods.Manager
+}
+
+// openImages opens the node's image store.
+func openImages(cfg nodeConfig, log *slog.Logger) (*images.Store, error) {
+	ic := images.DefaultConfig(filepath.Join(cfg.DataDir, "images"))
+	ic.Mirrors, ic.Insecure, ic.Logger = cfg.Mirrors, cfg.Insecure, log
+	return images.Open(ic)
+}
+
+// openNode makes the node's parts without starting anything.
+func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("a shoal node runs containers and must run as root")
+	}
+	podCIDR, err := netip.ParsePrefix(cfg.PodCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("--pod-cidr %q: %w", cfg.PodCIDR, err)
+	}
+	clusterCIDR, err := netip.ParsePrefix(cfg.ClusterCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster-cidr %q: %w", cfg.ClusterCIDR, err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	p := &nodeParts{cfg: cfg}
+	if p.images, err = openImages(cfg, log); err != nil {
+		return nil, err
+	}
+	initBin := cfg.InitBinary
+	if initBin == "" {
+		if initBin, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
+	p.rt, err = runtime.New(runtime.Config{
+		Root:         filepath.Join(cfg.DataDir, "runtime"),
+		CgroupParent: "/shoal/" + cfg.NodeName,
+		InitBinary:   initBin,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	nc := podnet.DefaultConfig(filepath.Join(cfg.DataDir, "podnet"), podCIDR)
+	nc.Bridge, nc.ClusterCIDR, nc.Logger = cfg.Bridge, clusterCIDR, log
+	if p.net, err = podnet.New(nc); err != nil {
+		return nil, err
+	}
+	p.mgr, err = pods.NewManager(pods.Config{
+		NodeName: cfg.NodeName,
+		NodeIP:   p.net.Gateway().String(),
+		DataDir:  filepath.Join(cfg.DataDir, "agent"),
+		Logger:   log,
+	}, p.rt, p.images, p.net)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// runNode runs a one-machine node in the foreground until ctx ends, then
+// lets go of its pods (they keep running for the next start to re-adopt).
+func runNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
+	if pid, alive := runningPID(cfg); alive {
+		return fmt.Errorf("a shoal node already runs on %s (pid %d): stop it first (Ctrl-C there, or `shoal down --data-dir %s`)", cfg.DataDir, pid, cfg.DataDir)
+	}
+	src, err := desired.NewFolderSource(desired.FolderConfig{Dir: cfg.Manifests, Interval: time.Second, Logger: log})
+	if err != nil {
+		return fmt.Errorf("--manifests: %w", err)
+	}
+	// Containers whose parent agent died are re-parented here, so this
+	// process can reap them.
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	p, err := openNode(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
+	}
+	if err := p.net.Setup(); err != nil {
+		ln.Close()
+		return fmt.Errorf("set up the pod network: %w", err)
+	}
+	if err := cfg.save(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(cfg.pidFile())
+	if err := p.mgr.Restore(); err != nil {
+		log.Warn("some pods could not be re-adopted", "error", err)
+	}
+	srv := &http.Server{Handler: api.NewServer(p.mgr, api.ServerOptions{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("node API", "error", err)
+		}
+	}()
+	log.Info("shoal node running", "node", cfg.NodeName, "api", ln.Addr().String(), "manifests", cfg.Manifests, "dataDir", cfg.DataDir)
+	err = src.Run(ctx, p.mgr.Apply)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	p.mgr.Shutdown()
+	log.Info("shoal node stopped; its pods keep running for the next start", "dataDir", cfg.DataDir)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// runningPID returns the pid of the node running on cfg's data folder.
+func runningPID(cfg nodeConfig) (int, bool) {
+	data, err := os.ReadFile(cfg.pidFile())
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		return 0, false
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil || !strings.Contains(filepath.Base(exe), "shoal") {
+		return 0, false
+	}
+	return pid, true
+}
+
+// downNode stops a running node, stops and removes every pod it ran, and
+// removes its network, cgroups and runtime state.
+func downNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
+	if pid, alive := runningPID(cfg); alive {
+		log.Info("stopping the running node", "pid", pid)
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			return fmt.Errorf("stop node pid %d: %w", pid, err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, alive := runningPID(cfg); !alive {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("node pid %d did not stop within 30s", pid)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	p, err := openNode(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := p.mgr.Restore(); err != nil {
+		log.Warn("some pods could not be re-adopted; removing what is left", "error", err)
+	}
+	p.mgr.StopAll()
+	var errs []error
+	if states, err := p.rt.List(); err == nil {
+		for _, st := range states {
+			if err := p.rt.Remove(st.ID, runtime.RemoveOptions{}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	} else {
+		errs = append(errs, err)
+	}
+	if err := p.net.Teardown(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.rt.PruneCgroupParent(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	log.Info("shoal node removed: containers, mounts, network namespaces, cgroups and rules are gone", "dataDir", cfg.DataDir)
+	return nil
+}

@@ -1,0 +1,184 @@
+package pods_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shoal-run/shoal/nodeagent/api"
+	"github.com/shoal-run/shoal/nodeagent/runtime"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// TestPodsReachEachOther: two pods on the node talk by pod IP, and a
+// container reaches its pod's other container on localhost.
+func TestPodsReachEachOther(t *testing.T) {
+	n := newNode(t)
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: server}
+spec:
+  containers:
+  - name: app
+    image: testapp:test
+    imagePullPolicy: Never
+    readinessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1
+  - name: sidecar
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+`)
+	server := n.waitPod("server", wait, "Ready", ready)
+	n.waitPod("client", wait, "Ready", ready)
+	out, code := n.exec("client", "wget", "-q", "-O-", "http://"+server.Status.PodIP+":8080/")
+	if code != 0 || out != "hello from server\n" {
+		t.Errorf("client -> server by pod IP: %q (exit %d)", out, code)
+	}
+	var b strings.Builder
+	code, err := n.mgr.Exec(t.Context(), "default", "server", execOpts("sidecar", &b, "wget", "-q", "-O-", "http://127.0.0.1:8080/"))
+	if err != nil || code != 0 || b.String() != "hello from server\n" {
+		t.Errorf("sidecar -> app on localhost: %q (exit %d, %v)", b.String(), code, err)
+	}
+}
+
+// TestOOMKilled: a container over its memory limit is OOMKilled.
+func TestOOMKilled(t *testing.T) {
+	n := newNode(t)
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: hog}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sh", "-c", "head -c 200m /dev/zero | tail"]
+    resources:
+      limits: {memory: 32Mi}
+`)
+	p := n.waitPod("hog", wait, "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if term := terminated(p, 0); term == nil || term.Reason != "OOMKilled" {
+		t.Errorf("terminated = %+v", term)
+	}
+}
+
+// TestDeletionRunsPreStop: removing a pod from the desired state runs its
+// preStop hook, stops it within the grace period, and leaves nothing.
+func TestDeletionRunsPreStop(t *testing.T) {
+	n := newNode(t)
+	marker := t.TempDir()
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: graceful}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; while true; do sleep 0.1; done"]
+    lifecycle:
+      preStop:
+        exec: {command: ["sh", "-c", "echo prestop > /marker/prestop"]}
+    volumeMounts: [{name: marker, mountPath: /marker}]
+  volumes:
+  - name: marker
+    hostPath: {path: ` + marker + `}
+`)
+	p := n.waitPod("graceful", wait, "Ready", ready)
+	n.apply("")
+	waitFor(t, "the preStop hook's file", func() bool {
+		data, err := os.ReadFile(filepath.Join(marker, "prestop"))
+		return err == nil && string(data) == "prestop\n"
+	})
+	podDir := filepath.Join(n.dir, "agent", "pods", string(p.UID))
+	waitFor(t, "the pod's files to go", func() bool {
+		_, err := os.Stat(podDir)
+		return os.IsNotExist(err)
+	})
+	if _, err := n.mgr.GetPod(t.Context(), "default", "graceful"); err == nil {
+		t.Error("the pod is still listed")
+	}
+}
+
+// TestReadoptAfterAgentRestart: a new agent on the same node re-adopts the
+// running containers (none restarts, logs continue) and reports the real
+// exit code of one that exited while no agent ran.
+func TestReadoptAfterAgentRestart(t *testing.T) {
+	n := newNode(t)
+	manifest := `apiVersion: v1
+kind: Pod
+metadata: {name: steady}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ender}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 7"]
+`
+	n.apply(manifest)
+	steady := n.waitPod("steady", wait, "Running", ready)
+	ender := n.waitPod("ender", wait, "Running", ready)
+	enderID := strings.TrimPrefix(ender.Status.ContainerStatuses[0].ContainerID, "shoal://")
+
+	// The agent goes away; its containers stay.
+	n.mgr.Shutdown()
+	n.mgr = nil
+	var err error
+	n.rt, err = runtime.New(runtime.Config{Root: filepath.Join(n.dir, "runtime"), CgroupParent: n.cgroup, InitBinary: testInit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While no agent runs, one container exits.
+	if code, err := n.rt.Exec(t.Context(), enderID, runtime.ExecSpec{Args: []string{"touch", "/tmp/go"}}); err != nil || code != 0 {
+		t.Fatalf("touch /tmp/go: %d %v", code, err)
+	}
+	waitFor(t, "the container to exit without an agent", func() bool {
+		st, err := n.rt.State(enderID)
+		return err == nil && st.Status == runtime.Exited
+	})
+
+	n.start()
+	n.apply(manifest)
+	again := n.waitPod("steady", wait, "Ready after restart", ready)
+	cs, was := again.Status.ContainerStatuses[0], steady.Status.ContainerStatuses[0]
+	if cs.ContainerID != was.ContainerID || cs.RestartCount != 0 || cs.State.Running.StartedAt.Unix() != was.State.Running.StartedAt.Unix() {
+		t.Errorf("container was not re-adopted: before %+v, after %+v", was, cs)
+	}
+	count := func() int { return strings.Count(n.logs("steady", api.LogOptions{TailLines: -1}), "tick") }
+	c1 := count()
+	waitFor(t, "logs to keep growing", func() bool { return count() > c1+3 })
+	if out, code := n.exec("steady", "echo", "still here"); code != 0 || out != "still here\n" {
+		t.Errorf("exec after re-adoption: %q %d", out, code)
+	}
+	p := n.waitPod("ender", wait, "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if term := terminated(p, 0); term == nil || term.ExitCode != 7 {
+		t.Errorf("exit while no agent ran: %+v", term)
+	}
+}
