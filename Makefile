@@ -14,8 +14,8 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the shoal binary into bin/shoal
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shoal
+build: ## Build the static shoal binary into bin/shoal (static: it is also each container's init)
+	$(GO) build -tags netgo,osusergo -ldflags '$(LDFLAGS) -linkmode external -extldflags -static' -o $(BIN) ./cmd/shoal
 
 .PHONY: test
 test: ## Run every test (unit tests with -race; root-only tests skip themselves when not root)
@@ -28,8 +28,10 @@ verify: ## Fail on an untidy go.mod, unformatted code or vet findings
 	$(GO) vet ./...
 
 .PHONY: bench
-bench: ## Run the benchmarks (see docs/BENCHMARKS.md)
+bench: ## Run the benchmarks (see docs/BENCHMARKS.md; the pod benchmarks need root)
 	$(GO) test -run '^$$' -bench . -benchmem ./manifests/
+	SHOAL_BENCH_RUNC=1 $(GO) test -run '^$$' -bench PodStartToReady -benchtime 3x ./nodeagent/pods/
+	$(GO) test -run '^$$' -bench . -benchtime 50x ./nodeagent/runtime/
 
 .PHONY: fuzz
 fuzz: ## Fuzz the manifest decoder for FUZZTIME (default 60s)
