@@ -69,12 +69,12 @@ func renderRules(cfg Config, ch chains, recs []*record) string {
 		}
 	}
 	for _, r := range recs {
-		if !r.IP.IsValid() {
+		if !r.IP.IsValid() || len(r.HostPorts) == 0 {
 			continue
 		}
-		// A pod reaching itself through the node (its own hostPort, later its
-		// own service) must see another source, or it would answer itself
-		// directly and the connection would never complete.
+		// A pod reaching itself through the node (its own hostPort) must
+		// see another source, or it would answer itself directly and the
+		// connection would never complete.
 		fmt.Fprintf(&b, "-A %s -s %s/32 -d %s/32 -m comment --comment %q -j MASQUERADE\n",
 			ch.masq, r.IP, r.IP, sandboxComment(r.ID, "hairpin"))
 	}
@@ -89,12 +89,17 @@ func renderRules(cfg Config, ch chains, recs []*record) string {
 }
 
 // syncRules rewrites both chains from recs in one iptables-restore
-// transaction (creating them when missing) and makes sure each jump into
-// them exists exactly once.
+// transaction (creating them when missing).
 func (n *Network) syncRules(recs []*record) error {
 	if err := n.run(renderRules(n.cfg, n.chains, recs), "iptables-restore", "-w", "--noflush"); err != nil {
 		return fmt.Errorf("write iptables chains %s and %s: %w", n.chains.hostPorts, n.chains.masq, err)
 	}
+	return nil
+}
+
+// ensureJumps makes sure each jump into the chains exists exactly once.
+// Setup calls it; the per-sandbox rule syncs only rewrite the chains.
+func (n *Network) ensureJumps() error {
 	for _, j := range n.jumps() {
 		ok, err := n.ruleExists(j)
 		if err != nil {

@@ -191,6 +191,9 @@ func (n *Network) Setup() error {
 	if err := n.syncRules(recs); err != nil {
 		return err
 	}
+	if err := n.ensureJumps(); err != nil {
+		return err
+	}
 	n.log.Info("pod network ready", "podCIDR", n.cfg.PodCIDR, "gateway", n.gateway, "sandboxes", len(recs))
 	return nil
 }

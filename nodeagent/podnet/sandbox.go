@@ -240,8 +240,12 @@ func (n *Network) createSandbox(rec *record, others []*record) error {
 		if err := n.fail("rules"); err != nil {
 			return err
 		}
-		if err := n.syncRules(append(append([]*record(nil), others...), rec)); err != nil {
-			return err
+		// Only hostPorts have rules of their own: a sandbox without them
+		// leaves the chains as they are.
+		if len(rec.HostPorts) > 0 {
+			if err := n.syncRules(append(append([]*record(nil), others...), rec)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := n.fail("record"); err != nil {
@@ -385,7 +389,7 @@ func (n *Network) RemoveSandbox(id string) error {
 		}
 	}
 	var errs []error
-	if len(rest) != len(recs) { // only a recorded sandbox can have rules
+	if hadHostPorts(recs, id) { // only a recorded sandbox with hostPorts has rules
 		if err := n.syncRules(rest); err != nil {
 			errs = append(errs, err)
 		}
@@ -446,4 +450,15 @@ func (n *Network) deleteLink(name string) error {
 		return fmt.Errorf("delete interface %s: %w", name, err)
 	}
 	return nil
+}
+
+// hadHostPorts reports whether the recorded sandbox id has hostPorts, and so
+// rules in the chains.
+func hadHostPorts(recs []*record, id string) bool {
+	for _, r := range recs {
+		if r.ID == id {
+			return len(r.HostPorts) > 0
+		}
+	}
+	return false
 }

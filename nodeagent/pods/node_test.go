@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -184,15 +185,17 @@ func randHex(n int) string {
 // apply loads manifests from YAML and makes them the desired state.
 func (n *node) apply(yaml string) {
 	n.t.Helper()
-	dir := n.t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "m.yaml"), []byte(yaml), 0o644); err != nil {
-		n.t.Fatal(err)
-	}
-	set, err := manifests.Load(os.DirFS(dir))
+	n.mgr.Apply(n.load(yaml))
+}
+
+// load reads manifests from YAML.
+func (n *node) load(yaml string) *manifests.Set {
+	n.t.Helper()
+	set, err := manifests.Load(fstest.MapFS{"m.yaml": {Data: []byte(yaml)}})
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	n.mgr.Apply(set)
+	return set
 }
 
 // waitPod polls a pod until cond holds.
@@ -208,7 +211,7 @@ func (n *node) waitPod(name string, timeout time.Duration, what string, cond fun
 				return p
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 	n.t.Fatalf("pod %s: timed out waiting for %s; last status: %+v", name, what, statusSummary(last))
 	return nil
