@@ -76,3 +76,20 @@ func TestTestAppImage(t *testing.T) {
 		t.Errorf("entrypoint = %v", cf.Config.Entrypoint)
 	}
 }
+
+func TestWriteImages(t *testing.T) {
+	if _, err := os.Stat(BusyboxPath); err != nil {
+		t.Skipf("%s missing (install busybox-static): %v", BusyboxPath, err)
+	}
+	dir := t.TempDir()
+	names, err := WriteImages(context.Background(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || names[0] != "docker.io/library/busybox:test" {
+		t.Errorf("names = %v", names)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+		t.Errorf("no index.json: %v", err)
+	}
+}

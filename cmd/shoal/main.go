@@ -91,6 +91,7 @@ server and no etcd; nodes find each other by gossip.`,
 		newUpCommand(),
 		newDownCommand(),
 		newImageCommand(),
+		newTestenvCommand(),
 		newVersionCommand(),
 	)
 	root.AddCommand(clientCommands()...)
