@@ -68,6 +68,7 @@ type worker struct {
 	done        bool // the pod has terminated for good (Succeeded/Failed)
 	pullBackoff map[string]time.Time
 	pullDelay   map[string]time.Duration
+	pullErr     map[string]string // the last pull error per image
 }
 
 func newWorker(m *Manager, pod *corev1.Pod) *worker {
@@ -81,6 +82,7 @@ func newWorker(m *Manager, pod *corev1.Pod) *worker {
 		created:     time.Now(),
 		pullBackoff: map[string]time.Time{},
 		pullDelay:   map[string]time.Duration{},
+		pullErr:     map[string]string{},
 	}
 	w.log = m.log.With("pod", w.key)
 	mk := func(c *corev1.Container, init bool) *run {
@@ -229,6 +231,7 @@ func (w *worker) maybeStart(ctx context.Context, r *run, now time.Time) time.Dur
 // failure leaves r waiting with the kubelet's reason and returns when to
 // try again.
 func (w *worker) start(ctx context.Context, r *run) time.Duration {
+	begin := time.Now()
 	setWaiting := func(reason, msg string) {
 		w.mu.Lock()
 		r.rec.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}
@@ -279,6 +282,7 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 		return 5 * time.Second
 	}
 	started := time.Now()
+	prepared := started.Sub(begin)
 	st, err := w.m.rt.Start(ctx, spec)
 	w.mu.Lock()
 	r.attempt = attempt
@@ -312,7 +316,8 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 	r.rec.Started = r.spec.StartupProbe == nil
 	r.rec.Ready = false
 	w.mu.Unlock()
-	w.log.Info("container started", "container", r.spec.Name, "id", id, "attempt", attempt)
+	w.log.Info("container started", "container", r.spec.Name, "id", id, "attempt", attempt,
+		"prepare", prepared.Round(time.Microsecond), "start", time.Since(started).Round(time.Microsecond))
 	w.afterStart(r, id)
 	return 0
 }
@@ -409,7 +414,14 @@ func (w *worker) ensureImage(ctx context.Context, r *run, setWaiting func(reason
 	until := w.pullBackoff[ref]
 	w.mu.Unlock()
 	if now.Before(until) {
-		setWaiting(ReasonImagePullBackOff, fmt.Sprintf("Back-off pulling image %q", ref))
+		w.mu.Lock()
+		last := w.pullErr[ref]
+		w.mu.Unlock()
+		msg := fmt.Sprintf("Back-off pulling image %q", ref)
+		if last != "" {
+			msg += ": " + last
+		}
+		setWaiting(ReasonImagePullBackOff, msg)
 		return nil, until.Sub(now)
 	}
 	if !present {
@@ -436,14 +448,18 @@ func (w *worker) ensureImage(ctx context.Context, r *run, setWaiting func(reason
 		}
 		w.pullDelay[ref] = d
 		w.pullBackoff[ref] = time.Now().Add(d)
+		w.pullErr[ref] = err.Error()
 		w.mu.Unlock()
 		setWaiting(ReasonErrImagePull, err.Error())
 		w.log.Warn("image pull failed", "image", ref, "error", err)
-		return nil, d
+		// ErrImagePull shows for a moment, then ImagePullBackOff for the
+		// rest of the back-off, as with the kubelet.
+		return nil, min(d/2, 2*time.Second)
 	}
 	w.mu.Lock()
 	delete(w.pullDelay, ref)
 	delete(w.pullBackoff, ref)
+	delete(w.pullErr, ref)
 	w.mu.Unlock()
 	return pulled, 0
 }
