@@ -29,16 +29,17 @@ import (
 // the data folder so that `shoal down` and `shoal image` find the same
 // node.
 type nodeConfig struct {
-	DataDir     string            `json:"dataDir"`
-	Manifests   string            `json:"manifests"`
-	Listen      string            `json:"listen"`
-	NodeName    string            `json:"nodeName"`
-	PodCIDR     string            `json:"podCIDR"`
-	ClusterCIDR string            `json:"clusterCIDR"`
-	Bridge      string            `json:"bridge"`
-	Mirrors     map[string]string `json:"mirrors,omitempty"`
-	Insecure    []string          `json:"insecure,omitempty"`
-	InitBinary  string            `json:"initBinary,omitempty"`
+	DataDir      string            `json:"dataDir"`
+	Manifests    string            `json:"manifests"`
+	Listen       string            `json:"listen"`
+	NodeName     string            `json:"nodeName"`
+	PodCIDR      string            `json:"podCIDR"`
+	ClusterCIDR  string            `json:"clusterCIDR"`
+	Bridge       string            `json:"bridge"`
+	Mirrors      map[string]string `json:"mirrors,omitempty"`
+	Insecure     []string          `json:"insecure,omitempty"`
+	InitBinary   string            `json:"initBinary,omitempty"`
+	PodPidsLimit int64             `json:"podPidsLimit,omitempty"`
 }
 
 // defaultNodeConfig is what `shoal up` uses when no flag says otherwise.
@@ -138,10 +139,11 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 		return nil, err
 	}
 	p.mgr, err = pods.NewManager(pods.Config{
-		NodeName: cfg.NodeName,
-		NodeIP:   p.net.Gateway().String(),
-		DataDir:  filepath.Join(cfg.DataDir, "agent"),
-		Logger:   log,
+		NodeName:     cfg.NodeName,
+		NodeIP:       p.net.Gateway().String(),
+		DataDir:      filepath.Join(cfg.DataDir, "agent"),
+		PodPidsLimit: cfg.PodPidsLimit,
+		Logger:       log,
 	}, p.rt, p.images, p.net)
 	if err != nil {
 		return nil, err

@@ -62,6 +62,9 @@ type Config struct {
 	// DataDir holds the pods' files and saved state (DataDir/pods).
 	DataDir string
 	DNS     DNSConfig
+	// PodPidsLimit caps the processes of each container (the pids cgroup),
+	// as the kubelet's podPidsLimit does; 0 means no limit.
+	PodPidsLimit int64
 	// NetNS is the path of the node's network namespace when it is not the
 	// agent's own (test rigs): probes connect from there.
 	NetNS   string

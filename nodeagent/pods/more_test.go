@@ -182,3 +182,55 @@ spec:
 		t.Errorf("exit while no agent ran: %+v", term)
 	}
 }
+
+// TestTerminationMessagesAndPids: the termination message comes from the
+// file, or from the log's tail under FallbackToLogsOnError; the node's pids
+// limit reaches the container's cgroup.
+func TestTerminationMessagesAndPids(t *testing.T) {
+	n := newNode(t)
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: file}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo 'disk full' > /dev/termination-log; exit 1"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: fallback}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    terminationMessagePolicy: FallbackToLogsOnError
+    command: ["sh", "-c", "echo starting; echo 'fatal: no config' >&2; exit 2"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: pids}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+`)
+	p := n.waitPod("file", wait, "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if term := terminated(p, 0); term == nil || term.Message != "disk full\n" {
+		t.Errorf("termination message from the file: %+v", term)
+	}
+	p = n.waitPod("fallback", wait, "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if term := terminated(p, 0); term == nil || !strings.Contains(term.Message, "fatal: no config") || !strings.Contains(term.Message, "starting") {
+		t.Errorf("termination message from the log: %+v", term)
+	}
+	n.waitPod("pids", wait, "Ready", ready)
+	if out, code := n.exec("pids", "cat", "/sys/fs/cgroup/pids/pids.max"); code != 0 || strings.TrimSpace(out) != "512" {
+		t.Errorf("pids.max = %q (exit %d)", out, code)
+	}
+}

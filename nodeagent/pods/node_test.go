@@ -157,7 +157,7 @@ func newNode(t testing.TB) *node {
 func (n *node) start() {
 	var err error
 	n.mgr, err = pods.NewManager(pods.Config{
-		NodeName: "node-a", NodeIP: "10.244.7.1", DataDir: filepath.Join(n.dir, "agent"), NetNS: n.netns,
+		NodeName: "node-a", NodeIP: "10.244.7.1", DataDir: filepath.Join(n.dir, "agent"), NetNS: n.netns, PodPidsLimit: 512,
 		Backoff: restart.Config{Initial: 300 * time.Millisecond, Max: 2 * time.Second, ResetAfter: time.Minute},
 		Logger:  slog.New(slog.NewTextHandler(testWriter{n.t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}, n.rt, n.images, n.net)

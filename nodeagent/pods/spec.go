@@ -29,6 +29,8 @@ type specInput struct {
 	// podDir holds the pod's managed files (hosts, hostname, resolv.conf)
 	// and volumes; runDir is this run's own folder (termination log).
 	podDir, runDir string
+	// pidsLimit is the node's per-container process limit (0: none).
+	pidsLimit int64
 }
 
 // containerSpec turns a Kubernetes container into the runtime's spec: the
@@ -99,6 +101,7 @@ func containerSpec(in specInput) (runtime.ContainerSpec, error) {
 	}
 
 	spec.Resources = containerResources(c)
+	spec.Resources.PidsLimit = in.pidsLimit
 	mounts, err := containerMounts(in)
 	if err != nil {
 		return spec, err

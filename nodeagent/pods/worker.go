@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shoal-run/shoal/nodeagent/images"
+	"github.com/shoal-run/shoal/nodeagent/logs"
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/nodeagent/runtime"
 	"github.com/shoal-run/shoal/policies/restart"
@@ -271,7 +272,7 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 			return 5 * time.Second
 		}
 	}
-	spec, err := containerSpec(specInput{id: id, pod: w.pod, container: r.spec, image: img, env: env, sandbox: sandbox, podDir: w.dir, runDir: runDir})
+	spec, err := containerSpec(specInput{id: id, pod: w.pod, container: r.spec, image: img, env: env, sandbox: sandbox, podDir: w.dir, runDir: runDir, pidsLimit: w.m.cfg.PodPidsLimit})
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		setWaiting(ReasonCreateContainerConfigError, ce.Message)
@@ -363,7 +364,7 @@ func (w *worker) finished(r *run, st runtime.State) {
 		FinishedAt:  metav1.NewTime(st.FinishedAt),
 		ContainerID: "shoal://" + st.ID,
 	}
-	if msg := w.terminationMessage(r); msg != "" {
+	if msg := w.terminationMessage(r, st.ExitCode); msg != "" {
 		term.Message = msg
 	}
 	r.rec.State = corev1.ContainerState{Terminated: term}
@@ -382,7 +383,7 @@ func (w *worker) finished(r *run, st runtime.State) {
 
 // terminationMessage reads the run's termination log, or its log's tail
 // under FallbackToLogsOnError, as the kubelet does (at most 4 KiB).
-func (w *worker) terminationMessage(r *run) string {
+func (w *worker) terminationMessage(r *run, exitCode int) string {
 	runDir := filepath.Join(w.dir, "containers", r.spec.Name, fmt.Sprint(r.attempt))
 	data, err := os.ReadFile(filepath.Join(runDir, "termination-log"))
 	if err == nil && len(data) > 0 {
@@ -390,6 +391,20 @@ func (w *worker) terminationMessage(r *run) string {
 			data = data[:4096]
 		}
 		return string(data)
+	}
+	if r.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError && exitCode != 0 && r.id != "" {
+		// The kubelet's fallback: the last 80 lines of the log, at most
+		// 2048 bytes.
+		var b strings.Builder
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := logs.Read(ctx, w.m.rt.LogPath(r.id), logs.Options{TailLines: 80}, &b); err == nil {
+			msg := b.String()
+			if len(msg) > 2048 {
+				msg = msg[len(msg)-2048:]
+			}
+			return msg
+		}
 	}
 	return ""
 }
