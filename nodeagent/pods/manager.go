@@ -136,17 +136,15 @@ func NewManager(cfg Config, rt Runtime, img Images, net Network) (*Manager, erro
 	return m, nil
 }
 
-// PodUID derives a pod's identity from its namespace, name and content, so
+// PodUID derives a pod's identity from its namespace, name and spec, so
 // that the same manifest keeps its UID across agent restarts and a changed
-// one becomes a new pod (as deleting and re-creating it would in
-// Kubernetes).
+// spec becomes a new pod (as deleting and re-creating it would in
+// Kubernetes, which does not let a pod's spec change). Labels and
+// annotations are not part of it: they change in place.
 func PodUID(pod *corev1.Pod) types.UID {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s/%s\n", pod.Namespace, pod.Name)
-	js, _ := json.Marshal(struct {
-		Labels, Annotations map[string]string
-		Spec                corev1.PodSpec
-	}{pod.Labels, pod.Annotations, pod.Spec})
+	js, _ := json.Marshal(pod.Spec)
 	h.Write(js)
 	s := hex.EncodeToString(h.Sum(nil))
 	return types.UID(s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32])
@@ -170,6 +168,7 @@ func (m *Manager) Apply(set *manifests.Set) {
 	}
 	for key, h := range m.workers {
 		if p, ok := want[key]; ok && p.UID == h.w.pod.UID {
+			h.w.updateMeta(p)
 			continue
 		}
 		m.log.Info("stopping pod", "pod", key)

@@ -234,3 +234,33 @@ spec:
 		t.Errorf("pids.max = %q (exit %d)", out, code)
 	}
 }
+
+// TestLabelChangeKeepsThePod: new labels apply in place; a new spec
+// replaces the pod.
+func TestLabelChangeKeepsThePod(t *testing.T) {
+	n := newNode(t)
+	pod := func(label, cmd string) string {
+		return `apiVersion: v1
+kind: Pod
+metadata: {name: stable, labels: {tier: ` + label + `}}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sh", "-c", "` + cmd + `"]
+`
+	}
+	n.apply(pod("a", "sleep 3600"))
+	before := n.waitPod("stable", wait, "Ready", ready)
+	n.apply(pod("b", "sleep 3600"))
+	after := n.waitPod("stable", wait, "the new label", func(p *corev1.Pod) bool { return p.Labels["tier"] == "b" })
+	if after.UID != before.UID || after.Status.ContainerStatuses[0].ContainerID != before.Status.ContainerStatuses[0].ContainerID {
+		t.Errorf("a label change replaced the pod: %s/%s -> %s/%s", before.UID, before.Status.ContainerStatuses[0].ContainerID, after.UID, after.Status.ContainerStatuses[0].ContainerID)
+	}
+	n.apply(pod("b", "sleep 1800"))
+	replaced := n.waitPod("stable", wait, "a new pod for the new spec", func(p *corev1.Pod) bool { return p.UID != before.UID && ready(p) })
+	if replaced.Status.ContainerStatuses[0].ContainerID == before.Status.ContainerStatuses[0].ContainerID {
+		t.Error("the new spec kept the old container")
+	}
+}

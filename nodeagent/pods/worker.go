@@ -57,19 +57,21 @@ type worker struct {
 	// creationTimestamp: shoal has no API server to stamp it).
 	created time.Time
 
-	mu          sync.Mutex // guards everything below
-	init        []*run
-	app         []*run
-	sandbox     *podnet.Sandbox
-	conds       Conditions
-	startTime   time.Time
-	phase       corev1.PodPhase
-	message     string // pod-level problem (sandbox), shown in status
-	terminating bool
-	done        bool // the pod has terminated for good (Succeeded/Failed)
-	pullBackoff map[string]time.Time
-	pullDelay   map[string]time.Duration
-	pullErr     map[string]string // the last pull error per image
+	mu sync.Mutex // guards everything below
+	// labels and annotations change in place (pod stays, spec unchanged).
+	labels, annotations map[string]string
+	init                []*run
+	app                 []*run
+	sandbox             *podnet.Sandbox
+	conds               Conditions
+	startTime           time.Time
+	phase               corev1.PodPhase
+	message             string // pod-level problem (sandbox), shown in status
+	terminating         bool
+	done                bool // the pod has terminated for good (Succeeded/Failed)
+	pullBackoff         map[string]time.Time
+	pullDelay           map[string]time.Duration
+	pullErr             map[string]string // the last pull error per image
 }
 
 func newWorker(m *Manager, pod *corev1.Pod) *worker {
@@ -86,6 +88,7 @@ func newWorker(m *Manager, pod *corev1.Pod) *worker {
 		pullErr:     map[string]string{},
 	}
 	w.log = m.log.With("pod", w.key)
+	w.labels, w.annotations = pod.Labels, pod.Annotations
 	mk := func(c *corev1.Container, init bool) *run {
 		return &run{spec: c, rec: &ContainerRecord{Name: c.Name, Init: init, Image: c.Image,
 			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: ReasonContainerCreating}}}}
@@ -102,6 +105,30 @@ func newWorker(m *Manager, pod *corev1.Pod) *worker {
 	}
 	w.phase = corev1.PodPending
 	return w
+}
+
+// updateMeta takes a new version of the pod whose spec is unchanged: its
+// labels and annotations change in place (downward API files follow), and
+// the worker looks again at what depends on the desired state.
+func (w *worker) updateMeta(p *corev1.Pod) {
+	w.mu.Lock()
+	w.labels, w.annotations = p.Labels, p.Annotations
+	w.mu.Unlock()
+	w.poke()
+}
+
+// currentPod returns the pod with its current labels and annotations. The
+// spec is shared and never changes.
+func (w *worker) currentPod() *corev1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.currentPodLocked()
+}
+
+func (w *worker) currentPodLocked() *corev1.Pod {
+	p := *w.pod
+	p.Labels, p.Annotations = w.labels, w.annotations
+	return &p
 }
 
 // poke asks the loop for another pass.
@@ -251,7 +278,7 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 	if sandbox != nil && sandbox.IP.IsValid() {
 		podIP = sandbox.IP.String()
 	}
-	env, warnings, err := Env(EnvInput{Pod: w.pod, Container: r.spec, PodIP: podIP, HostIP: w.m.cfg.NodeIP, NodeName: w.m.cfg.NodeName, Config: w.m.configSource()})
+	env, warnings, err := Env(EnvInput{Pod: w.currentPod(), Container: r.spec, PodIP: podIP, HostIP: w.m.cfg.NodeIP, NodeName: w.m.cfg.NodeName, Config: w.m.configSource()})
 	for _, warn := range warnings {
 		w.log.Warn("container environment", "container", r.spec.Name, "warning", warn)
 	}
@@ -766,7 +793,7 @@ func records(runs []*run) []*ContainerRecord {
 func (w *worker) status(now time.Time) *corev1.Pod {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	pod := w.pod.DeepCopy()
+	pod := w.currentPodLocked().DeepCopy()
 	pod.Spec.NodeName = w.m.cfg.NodeName
 	pod.CreationTimestamp = metav1.NewTime(w.created)
 	st := corev1.PodStatus{Phase: w.phase, HostIP: w.m.cfg.NodeIP, QOSClass: qosClass(w.pod)}
