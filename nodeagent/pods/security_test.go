@@ -115,7 +115,7 @@ spec:
 // failing postStart hook kills the container so that it restarts.
 func TestHostPortAndPostStart(t *testing.T) {
 	n := newNode(t)
-	n.apply(`apiVersion: v1
+	pods := `apiVersion: v1
 kind: Pod
 metadata: {name: exposed}
 spec:
@@ -140,35 +140,12 @@ spec:
     lifecycle:
       postStart:
         exec: {command: ["sh", "-c", "exit 9"]}
-`)
+`
+	n.apply(pods)
 	n.waitPod("exposed", wait, "Ready", ready)
-	// From another pod, through the node's address and the hostPort.
-	n.apply(`apiVersion: v1
-kind: Pod
-metadata: {name: exposed}
-spec:
-  containers:
-  - name: app
-    image: testapp:test
-    imagePullPolicy: Never
-    ports: [{containerPort: 8080, hostPort: 18080}]
-    readinessProbe:
-      tcpSocket: {port: 8080}
-      periodSeconds: 1
----
-apiVersion: v1
-kind: Pod
-metadata: {name: hooked}
-spec:
-  containers:
-  - name: app
-    image: busybox:test
-    imagePullPolicy: Never
-    command: ["sleep", "3600"]
-    lifecycle:
-      postStart:
-        exec: {command: ["sh", "-c", "exit 9"]}
----
+	// A client pod reaches the server through the node's address and the
+	// hostPort.
+	n.apply(pods + `---
 apiVersion: v1
 kind: Pod
 metadata: {name: caller}
