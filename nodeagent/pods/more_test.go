@@ -2,6 +2,10 @@ package pods_test
 
 import (
 	"os"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -262,5 +266,40 @@ spec:
 	replaced := n.waitPod("stable", wait, "a new pod for the new spec", func(p *corev1.Pod) bool { return p.UID != before.UID && ready(p) })
 	if replaced.Status.ContainerStatuses[0].ContainerID == before.Status.ContainerStatuses[0].ContainerID {
 		t.Error("the new spec kept the old container")
+	}
+}
+
+// TestGitRepoVolume: a gitRepo volume is cloned from a real local
+// repository before the container starts.
+func TestGitRepoVolume(t *testing.T) {
+	n := newNode(t)
+	repo := t.TempDir()
+	r, err := git.PlainInit(repo, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(repo, "index.html"), []byte("from git\n"), 0o644)
+	wt, _ := r.Worktree()
+	wt.Add("index.html")
+	if _, err := wt.Commit("site", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.test", When: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: site}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: site, mountPath: /srv}]
+  volumes:
+  - name: site
+    gitRepo: {repository: "` + repo + `", directory: www}
+`)
+	n.waitPod("site", wait, "Ready", ready)
+	if out, code := n.exec("site", "cat", "/srv/www/index.html"); code != 0 || out != "from git\n" {
+		t.Errorf("cloned file: %q (exit %d)", out, code)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shoal-run/shoal/nodeagent/gitvolume"
 	"github.com/shoal-run/shoal/nodeagent/images"
 	"github.com/shoal-run/shoal/nodeagent/logs"
 	"github.com/shoal-run/shoal/nodeagent/podnet"
@@ -580,6 +581,13 @@ func (w *worker) prepareVolumes() error {
 		case v.HostPath != nil:
 			if err := checkHostPath(v.HostPath); err != nil {
 				return fmt.Errorf("hostPath volume %s: %w", v.Name, err)
+			}
+		case v.GitRepo != nil:
+			ctx, cancel := context.WithTimeout(w.m.shutdownCtx, 5*time.Minute)
+			err := gitvolume.Clone(ctx, v.GitRepo, filepath.Join(w.dir, "volumes", v.Name))
+			cancel()
+			if err != nil {
+				return fmt.Errorf("volume %s: %w", v.Name, err)
 			}
 		}
 	}

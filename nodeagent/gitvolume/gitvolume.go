@@ -1,0 +1,88 @@
+// Package gitvolume fills gitRepo volumes: a Git repository cloned with
+// go-git into a pod's volume before its containers start, at a revision,
+// into an optional sub-directory, as the kubelet's gitRepo plugin does.
+package gitvolume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Clone fills dir from src unless it is already filled (a re-adopted pod
+// keeps its checkout). The clone goes to a temporary folder beside its
+// destination and is renamed into place, so a failed clone leaves nothing
+// half-written. Errors name the repository and the revision.
+func Clone(ctx context.Context, src *corev1.GitRepoVolumeSource, dir string) error {
+	if err := validate(src); err != nil {
+		return err
+	}
+	dest := dir
+	if src.Directory != "" && src.Directory != "." {
+		dest = filepath.Join(dir, src.Directory)
+	}
+	if _, err := os.Stat(filepath.Join(dest, ".git")); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(dir, ".clone-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{URL: src.Repository})
+	if err != nil {
+		return fmt.Errorf("gitRepo: clone %s: %w", src.Repository, err)
+	}
+	if src.Revision != "" {
+		hash, err := repo.ResolveRevision(plumbing.Revision(src.Revision))
+		if err != nil {
+			return fmt.Errorf("gitRepo: revision %q of %s: %w", src.Revision, src.Repository, err)
+		}
+		wt, err := repo.Worktree()
+		if err != nil {
+			return err
+		}
+		if err := wt.Checkout(&git.CheckoutOptions{Hash: *hash, Force: true}); err != nil {
+			return fmt.Errorf("gitRepo: check out %s of %s: %w", src.Revision, src.Repository, err)
+		}
+	}
+	if dest == dir {
+		// Move the checkout's contents into the volume itself.
+		entries, err := os.ReadDir(tmp)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := os.Rename(filepath.Join(tmp, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dest)
+}
+
+// validate applies the kubelet's rules to the directory name.
+func validate(src *corev1.GitRepoVolumeSource) error {
+	if src.Repository == "" {
+		return errors.New("gitRepo: repository is required")
+	}
+	d := src.Directory
+	if filepath.IsAbs(d) || d == ".." || strings.HasPrefix(d, "../") || strings.Contains(d, "/../") || strings.HasSuffix(d, "/..") {
+		return fmt.Errorf("gitRepo: directory %q must be a relative path inside the volume", d)
+	}
+	return nil
+}

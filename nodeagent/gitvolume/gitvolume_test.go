@@ -1,0 +1,99 @@
+package gitvolume
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// makeRepo makes a real Git repository with two commits and returns its
+// path and the first commit's hash.
+func makeRepo(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	repo, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, _ := repo.Worktree()
+	var first string
+	for i, content := range []string{"version one\n", "version two\n"} {
+		if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wt.Add("index.html"); err != nil {
+			t.Fatal(err)
+		}
+		h, err := wt.Commit("commit", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.test", When: time.Unix(int64(1e9+i), 0)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = h.String()
+		}
+	}
+	return dir, first
+}
+
+func TestClone(t *testing.T) {
+	repo, first := makeRepo(t)
+	tests := []struct {
+		name string
+		src  corev1.GitRepoVolumeSource
+		file string
+		want string
+	}{
+		{"default branch into the volume", corev1.GitRepoVolumeSource{Repository: repo}, "index.html", "version two\n"},
+		{"a revision", corev1.GitRepoVolumeSource{Repository: repo, Revision: first}, "index.html", "version one\n"},
+		{"into a directory", corev1.GitRepoVolumeSource{Repository: repo, Directory: "site"}, "site/index.html", "version two\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vol := t.TempDir()
+			if err := Clone(context.Background(), &tt.src, vol); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(filepath.Join(vol, tt.file))
+			if err != nil || string(data) != tt.want {
+				t.Errorf("%s = %q, %v; want %q", tt.file, data, err, tt.want)
+			}
+			// A second call (agent restart) keeps the checkout.
+			if err := Clone(context.Background(), &tt.src, vol); err != nil {
+				t.Errorf("second clone: %v", err)
+			}
+		})
+	}
+}
+
+func TestCloneErrors(t *testing.T) {
+	repo, _ := makeRepo(t)
+	tests := []struct {
+		name string
+		src  corev1.GitRepoVolumeSource
+		want string
+	}{
+		{"missing repository", corev1.GitRepoVolumeSource{Repository: filepath.Join(t.TempDir(), "nope")}, "gitRepo: clone "},
+		{"bad revision", corev1.GitRepoVolumeSource{Repository: repo, Revision: "no-such-branch"}, `gitRepo: revision "no-such-branch" of `},
+		{"escaping directory", corev1.GitRepoVolumeSource{Repository: repo, Directory: "../x"}, `gitRepo: directory "../x" must be a relative path inside the volume`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vol := t.TempDir()
+			err := Clone(context.Background(), &tt.src, vol)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("err = %v, want prefix %q", err, tt.want)
+			}
+			entries, _ := os.ReadDir(vol)
+			if len(entries) != 0 {
+				t.Errorf("a failed clone left %d entries", len(entries))
+			}
+		})
+	}
+}
