@@ -303,3 +303,33 @@ spec:
 		t.Errorf("cloned file: %q (exit %d)", out, code)
 	}
 }
+
+// TestNFSWithoutClient: on a node without the NFS client, an nfs volume
+// leaves the pod waiting with a message that says what to install, and the
+// agent carries on.
+func TestNFSWithoutClient(t *testing.T) {
+	for _, p := range []string{"/sbin/mount.nfs", "/usr/sbin/mount.nfs"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Skip("this machine has an NFS client; the missing-client message cannot be seen")
+		}
+	}
+	n := newNode(t)
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: share}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    nfs: {server: 192.0.2.10, path: /exports/data}
+`)
+	p := n.waitPod("share", wait, "the NFS message", func(p *corev1.Pod) bool { return strings.Contains(p.Status.Message, "nfs-common") })
+	if p.Status.Phase != corev1.PodPending {
+		t.Errorf("phase %s", p.Status.Phase)
+	}
+}

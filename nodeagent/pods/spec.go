@@ -325,12 +325,12 @@ func containerMounts(in specInput) ([]runtime.Mount, error) {
 }
 
 // volumeSource returns the host path that backs a volume for this pod.
-// emptyDir, gitRepo and hostPath are served here; the other volume types
+// emptyDir, gitRepo, nfs and hostPath are served here; the other volume types
 // come with the volumes work and are refused with a clear message until
 // then.
 func volumeSource(podDir string, v *corev1.Volume) (string, error) {
 	switch {
-	case v.EmptyDir != nil, v.GitRepo != nil:
+	case v.EmptyDir != nil, v.GitRepo != nil, v.NFS != nil:
 		return filepath.Join(podDir, "volumes", v.Name), nil
 	case v.HostPath != nil:
 		return v.HostPath.Path, nil

@@ -3,6 +3,8 @@ package pods
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
@@ -103,6 +105,56 @@ func checkHostPath(h *corev1.HostPathVolumeSource) error {
 		}
 	default:
 		return fmt.Errorf("hostPath type %q is not known", t)
+	}
+	return nil
+}
+
+// mountNFS mounts an nfs volume with the kernel client, through the
+// mount.nfs helper as the kubelet does. When the node cannot, the error
+// says what is missing.
+func mountNFS(src *corev1.NFSVolumeSource, dir string) error {
+	if mounted, _ := isMountPoint(dir); mounted {
+		return nil
+	}
+	if err := nfsAvailable(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	args := []string{"-t", "nfs"}
+	if src.ReadOnly {
+		args = append(args, "-o", "ro")
+	}
+	args = append(args, src.Server+":"+src.Path, dir)
+	out, err := exec.Command("mount", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mount nfs %s:%s: %v: %s", src.Server, src.Path, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// nfsHelpers are where Debian's nfs-common puts the mount helper.
+var nfsHelpers = []string{"/sbin/mount.nfs", "/usr/sbin/mount.nfs"}
+
+// nfsAvailable checks that the node can mount NFS: the mount.nfs helper
+// (Debian's nfs-common) and the kernel's nfs filesystem.
+func nfsAvailable() error {
+	found := false
+	for _, p := range nfsHelpers {
+		if _, err := os.Stat(p); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("this node cannot mount nfs volumes: mount.nfs is missing (install the nfs-common package on Debian or Ubuntu, nfs-utils on Fedora)")
+	}
+	data, err := os.ReadFile("/proc/filesystems")
+	if err == nil && !strings.Contains(string(data), "\tnfs\n") {
+		// The module may load on first use; modprobe says if it cannot.
+		if out, err := exec.Command("modprobe", "nfs").CombinedOutput(); err != nil {
+			return fmt.Errorf("this node cannot mount nfs volumes: the kernel has no nfs filesystem (modprobe nfs: %s)", strings.TrimSpace(string(out)))
+		}
 	}
 	return nil
 }

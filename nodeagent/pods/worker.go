@@ -582,6 +582,10 @@ func (w *worker) prepareVolumes() error {
 			if err := checkHostPath(v.HostPath); err != nil {
 				return fmt.Errorf("hostPath volume %s: %w", v.Name, err)
 			}
+		case v.NFS != nil:
+			if err := mountNFS(v.NFS, filepath.Join(w.dir, "volumes", v.Name)); err != nil {
+				return fmt.Errorf("volume %s: %w", v.Name, err)
+			}
 		case v.GitRepo != nil:
 			ctx, cancel := context.WithTimeout(w.m.shutdownCtx, 5*time.Minute)
 			err := gitvolume.Clone(ctx, v.GitRepo, filepath.Join(w.dir, "volumes", v.Name))
@@ -906,7 +910,7 @@ func (w *worker) cleanup() {
 		}
 	}
 	for _, v := range w.pod.Spec.Volumes {
-		if v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory {
+		if (v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory) || v.NFS != nil {
 			unmountAll(filepath.Join(w.dir, "volumes", v.Name))
 		}
 	}
