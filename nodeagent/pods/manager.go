@@ -84,6 +84,9 @@ type Manager struct {
 
 	shutdownCtx context.Context
 	shutdown    context.CancelFunc
+	// allocatable is what the node offers pods (downward API of unset
+	// limits).
+	allocatable corev1.ResourceList
 	// dial opens probe connections (nil: the agent's own namespace).
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
@@ -129,6 +132,7 @@ func NewManager(cfg Config, rt Runtime, img Images, net Network) (*Manager, erro
 		cfg: cfg, log: cfg.Logger.With("component", "pods"), rt: rt, images: img, net: net,
 		shutdownCtx: ctx, shutdown: cancel,
 		workers: map[string]*podHandle{}, config: &setConfig{},
+		allocatable: nodeAllocatable(),
 	}
 	if cfg.NetNS != "" {
 		m.dial = netnsDialer(cfg.NetNS)

@@ -333,3 +333,100 @@ spec:
 		t.Errorf("phase %s", p.Status.Phase)
 	}
 }
+
+// TestConfigVolumesFollowTheDesiredState: configMap, secret and downwardAPI
+// volumes show the desired state; a changed ConfigMap changes the mounted
+// file, but not the environment variable nor the subPath mount taken from
+// it; new labels reach the downward API file; a missing ConfigMap leaves
+// the pod waiting with the kubelet's message.
+func TestConfigVolumesFollowTheDesiredState(t *testing.T) {
+	n := newNode(t)
+	manifest := func(greeting string) string {
+		return `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {greeting: "` + greeting + `", other: x}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: conf, labels: {tier: ` + greeting + `}}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+    env:
+    - name: GREETING
+      valueFrom: {configMapKeyRef: {name: cfg, key: greeting}}
+    volumeMounts:
+    - {name: cfg, mountPath: /etc/cfg}
+    - {name: cfg, mountPath: /etc/greeting.txt, subPath: greeting}
+    - {name: creds, mountPath: /etc/creds}
+    - {name: info, mountPath: /etc/podinfo}
+  volumes:
+  - name: cfg
+    configMap: {name: cfg}
+  - name: creds
+    secret: {secretName: creds, defaultMode: 0400}
+  - name: info
+    downwardAPI:
+      items:
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: name, fieldRef: {fieldPath: metadata.name}}
+`
+	}
+	n.apply(manifest("hello"))
+	n.waitPod("conf", wait, "Ready", ready)
+	check := func(cmd, want string) {
+		t.Helper()
+		if out, code := n.exec("conf", "sh", "-c", cmd); code != 0 || out != want {
+			t.Errorf("%s: %q (exit %d), want %q", cmd, out, code, want)
+		}
+	}
+	check("cat /etc/cfg/greeting", "hello")
+	check("cat /etc/greeting.txt", "hello")
+	check("echo $GREETING", "hello\n")
+	check("cat /etc/creds/password", "s3cret")
+	check("stat -c %a /etc/creds/..data/password", "400\n")
+	check("cat /etc/podinfo/labels", `tier="hello"`)
+	check("grep -c ' /etc/creds .*tmpfs' /proc/mounts || mount | grep -c 'on /etc/creds type tmpfs'", "1\n")
+
+	n.apply(manifest("bonjour"))
+	waitFor(t, "the mounted ConfigMap file to change", func() bool {
+		out, _ := n.exec("conf", "cat", "/etc/cfg/greeting")
+		return out == "bonjour"
+	})
+	waitFor(t, "the downward API labels to change", func() bool {
+		out, _ := n.exec("conf", "cat", "/etc/podinfo/labels")
+		return out == `tier="bonjour"`
+	})
+	check("echo $GREETING", "hello\n")
+	check("cat /etc/greeting.txt", "hello")
+
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: orphan}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: cfg, mountPath: /etc/cfg}]
+  volumes:
+  - name: cfg
+    configMap: {name: absent}
+`)
+	p := n.waitPod("orphan", wait, "the missing ConfigMap message", func(p *corev1.Pod) bool {
+		return strings.Contains(p.Status.Message, `MountVolume.SetUp failed for volume "cfg" : configmap "absent" not found`)
+	})
+	if waitingReason(p, 0) != "ContainerCreating" {
+		t.Errorf("waiting reason %q", waitingReason(p, 0))
+	}
+}

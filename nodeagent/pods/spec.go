@@ -305,10 +305,11 @@ func containerMounts(in specInput) ([]runtime.Mount, error) {
 			return nil, err
 		}
 		if vm.SubPath != "" {
-			src = filepath.Join(src, filepath.Clean("/"+vm.SubPath))
-			if err := os.MkdirAll(src, 0o755); err != nil && !os.IsExist(err) {
+			sub, err := subPathSource(src, vm.SubPath)
+			if err != nil {
 				return nil, &ConfigError{fmt.Sprintf("subPath %s of volume %s: %v", vm.SubPath, vm.Name, err)}
 			}
+			src = sub
 		}
 		m := runtime.Mount{Source: src, Destination: vm.MountPath, Type: "bind", Options: []string{"rbind"}, ReadOnly: vm.ReadOnly}
 		if vm.MountPropagation != nil {
@@ -325,12 +326,13 @@ func containerMounts(in specInput) ([]runtime.Mount, error) {
 }
 
 // volumeSource returns the host path that backs a volume for this pod.
-// emptyDir, gitRepo, nfs and hostPath are served here; the other volume types
+// emptyDir, gitRepo, nfs, hostPath, configMap, secret, downwardAPI and
+// projected volumes are served here; the other volume types
 // come with the volumes work and are refused with a clear message until
 // then.
 func volumeSource(podDir string, v *corev1.Volume) (string, error) {
 	switch {
-	case v.EmptyDir != nil, v.GitRepo != nil, v.NFS != nil:
+	case v.EmptyDir != nil, v.GitRepo != nil, v.NFS != nil, isConfigVolume(v):
 		return filepath.Join(podDir, "volumes", v.Name), nil
 	case v.HostPath != nil:
 		return v.HostPath.Path, nil
@@ -357,4 +359,30 @@ func volumeType(v *corev1.Volume) string {
 		return "nfs"
 	}
 	return "this kind of"
+}
+
+// subPathSource resolves a subPath inside a volume as the kubelet does: a
+// missing path becomes a directory; symlinks are followed (a ConfigMap key
+// is a link into ..data) but must stay inside the volume. The resolved file
+// is what gets bind-mounted, so later updates of the volume do not reach a
+// subPath mount, as in Kubernetes.
+func subPathSource(volume, subPath string) (string, error) {
+	p := filepath.Join(volume, filepath.Clean("/"+subPath))
+	if _, err := os.Lstat(p); os.IsNotExist(err) {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return "", err
+		}
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	root, err := filepath.EvalSymlinks(volume)
+	if err != nil {
+		return "", err
+	}
+	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+		return "", fmt.Errorf("it leads outside the volume (%s)", real)
+	}
+	return real, nil
 }

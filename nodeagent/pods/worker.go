@@ -195,6 +195,21 @@ func (w *worker) pass(ctx context.Context) time.Duration {
 		w.log.Error("pod sandbox", "error", err)
 		return 5 * time.Second
 	}
+	if err := w.syncVolumes(); err != nil {
+		w.mu.Lock()
+		w.message = err.Error()
+		for _, r := range append(append([]*run(nil), w.init...), w.app...) {
+			if r.id == "" {
+				r.rec.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: ReasonContainerCreating, Message: err.Error()}}
+			}
+		}
+		w.mu.Unlock()
+		w.log.Warn("pod volumes", "error", err)
+		return 2 * time.Second
+	}
+	w.mu.Lock()
+	w.message = ""
+	w.mu.Unlock()
 	// Init containers, one at a time, in order.
 	for _, r := range w.init {
 		w.mu.Lock()
@@ -909,8 +924,9 @@ func (w *worker) cleanup() {
 			}
 		}
 	}
-	for _, v := range w.pod.Spec.Volumes {
-		if (v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory) || v.NFS != nil {
+	for i := range w.pod.Spec.Volumes {
+		v := &w.pod.Spec.Volumes[i]
+		if usesTmpfs(v) || v.NFS != nil {
 			unmountAll(filepath.Join(w.dir, "volumes", v.Name))
 		}
 	}
