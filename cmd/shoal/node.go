@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/nodeagent/api"
 	"github.com/shoal-run/shoal/nodeagent/desired"
 	"github.com/shoal-run/shoal/nodeagent/images"
@@ -193,7 +194,14 @@ func runNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
 		}
 	}()
 	log.Info("shoal node running", "node", cfg.NodeName, "api", ln.Addr().String(), "manifests", cfg.Manifests, "dataDir", cfg.DataDir)
-	err = src.Run(ctx, p.mgr.Apply)
+	binder, err := newLocalBinder(cfg.DataDir, cfg.NodeName, log)
+	if err != nil {
+		return err
+	}
+	err = src.Run(ctx, func(set *manifests.Set) {
+		p.mgr.SetClaims(binder.Sync(set))
+		p.mgr.Apply(set)
+	})
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)

@@ -93,6 +93,7 @@ type Manager struct {
 	mu      sync.Mutex
 	workers map[string]*podHandle // by namespace/name
 	config  *setConfig            // ConfigMaps and Secrets of the desired state
+	claims  Claims                // PersistentVolumeClaim bindings
 	wg      sync.WaitGroup
 }
 

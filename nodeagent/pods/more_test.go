@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/shoal-run/shoal/nodeagent/api"
+	"github.com/shoal-run/shoal/nodeagent/pods"
 	"github.com/shoal-run/shoal/nodeagent/runtime"
 
 	corev1 "k8s.io/api/core/v1"
@@ -429,4 +430,61 @@ spec:
 	if waitingReason(p, 0) != "ContainerCreating" {
 		t.Errorf("waiting reason %q", waitingReason(p, 0))
 	}
+}
+
+// TestClaimDataOutlivesThePod: data a pod writes to its claim's volume is
+// read by the pod that replaces it; an unbound claim leaves the pod waiting
+// with the binder's reason.
+func TestClaimDataOutlivesThePod(t *testing.T) {
+	n := newNode(t)
+	data := t.TempDir()
+	n.mgr.SetClaims(pods.ClaimMap{
+		"default/data":    {Path: data},
+		"default/nowhere": {Pending: `persistentvolumeclaim "nowhere" is not bound: no persistent volumes available for this claim and no storage class is set`},
+	})
+	pod := func(cmd string) string {
+		return `apiVersion: v1
+kind: Pod
+metadata: {name: writer}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sh", "-c", "` + cmd + `"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: data}
+`
+	}
+	n.apply(pod("echo kept > /data/file"))
+	n.waitPod("writer", wait, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	n.apply(pod("cat /data/file"))
+	n.waitPod("writer", wait, "the replacement to succeed", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodSucceeded && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Terminated != nil
+	})
+	waitFor(t, "the replacement's log", func() bool {
+		var b strings.Builder
+		n.mgr.Logs(t.Context(), "default", "writer", api.LogOptions{TailLines: -1}, &b)
+		return b.String() == "kept\n"
+	})
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: stuck}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: v, mountPath: /v}]
+  volumes:
+  - name: v
+    persistentVolumeClaim: {claimName: nowhere}
+`)
+	n.waitPod("stuck", wait, "the binder's reason", func(p *corev1.Pod) bool {
+		return strings.Contains(p.Status.Message, "no persistent volumes available for this claim")
+	})
 }

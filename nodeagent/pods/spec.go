@@ -31,6 +31,8 @@ type specInput struct {
 	podDir, runDir string
 	// pidsLimit is the node's per-container process limit (0: none).
 	pidsLimit int64
+	// claim resolves PersistentVolumeClaims.
+	claim func(namespace, name string) ClaimVolume
 }
 
 // containerSpec turns a Kubernetes container into the runtime's spec: the
@@ -301,6 +303,12 @@ func containerMounts(in specInput) ([]runtime.Mount, error) {
 			return nil, &ConfigError{fmt.Sprintf("volume %q of mount %s is not defined in the pod", vm.Name, vm.MountPath)}
 		}
 		src, err := volumeSource(in.podDir, v)
+		readOnly := vm.ReadOnly
+		if v.PersistentVolumeClaim != nil && in.claim != nil {
+			cv := in.claim(in.pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+			src, err = claimSource(in.podDir, v, cv)
+			readOnly = readOnly || v.PersistentVolumeClaim.ReadOnly || cv.ReadOnly
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +319,7 @@ func containerMounts(in specInput) ([]runtime.Mount, error) {
 			}
 			src = sub
 		}
-		m := runtime.Mount{Source: src, Destination: vm.MountPath, Type: "bind", Options: []string{"rbind"}, ReadOnly: vm.ReadOnly}
+		m := runtime.Mount{Source: src, Destination: vm.MountPath, Type: "bind", Options: []string{"rbind"}, ReadOnly: readOnly}
 		if vm.MountPropagation != nil {
 			switch *vm.MountPropagation {
 			case corev1.MountPropagationHostToContainer:
@@ -385,4 +393,15 @@ func subPathSource(volume, subPath string) (string, error) {
 		return "", fmt.Errorf("it leads outside the volume (%s)", real)
 	}
 	return real, nil
+}
+
+// claimSource is the host path behind a persistentVolumeClaim volume.
+func claimSource(podDir string, v *corev1.Volume, c ClaimVolume) (string, error) {
+	switch {
+	case c.Pending != "":
+		return "", &ConfigError{fmt.Sprintf("volume %q: %s", v.Name, c.Pending)}
+	case c.NFS != nil:
+		return filepath.Join(podDir, "volumes", v.Name), nil
+	}
+	return c.Path, nil
 }

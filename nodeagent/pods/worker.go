@@ -315,7 +315,7 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 			return 5 * time.Second
 		}
 	}
-	spec, err := containerSpec(specInput{id: id, pod: w.pod, container: r.spec, image: img, env: env, sandbox: sandbox, podDir: w.dir, runDir: runDir, pidsLimit: w.m.cfg.PodPidsLimit})
+	spec, err := containerSpec(specInput{id: id, pod: w.pod, container: r.spec, image: img, env: env, sandbox: sandbox, podDir: w.dir, runDir: runDir, pidsLimit: w.m.cfg.PodPidsLimit, claim: w.m.claim})
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		setWaiting(ReasonCreateContainerConfigError, ce.Message)
@@ -600,6 +600,16 @@ func (w *worker) prepareVolumes() error {
 		case v.NFS != nil:
 			if err := mountNFS(v.NFS, filepath.Join(w.dir, "volumes", v.Name)); err != nil {
 				return fmt.Errorf("volume %s: %w", v.Name, err)
+			}
+		case v.PersistentVolumeClaim != nil:
+			c := w.m.claim(w.pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+			if c.Pending != "" {
+				return fmt.Errorf("volume %s: %s", v.Name, c.Pending)
+			}
+			if c.NFS != nil {
+				if err := mountNFS(c.NFS, filepath.Join(w.dir, "volumes", v.Name)); err != nil {
+					return fmt.Errorf("volume %s: %w", v.Name, err)
+				}
 			}
 		case v.GitRepo != nil:
 			ctx, cancel := context.WithTimeout(w.m.shutdownCtx, 5*time.Minute)
@@ -926,7 +936,7 @@ func (w *worker) cleanup() {
 	}
 	for i := range w.pod.Spec.Volumes {
 		v := &w.pod.Spec.Volumes[i]
-		if usesTmpfs(v) || v.NFS != nil {
+		if usesTmpfs(v) || v.NFS != nil || v.PersistentVolumeClaim != nil {
 			unmountAll(filepath.Join(w.dir, "volumes", v.Name))
 		}
 	}
