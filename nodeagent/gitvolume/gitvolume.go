@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -85,4 +86,81 @@ func validate(src *corev1.GitRepoVolumeSource) error {
 		return fmt.Errorf("gitRepo: directory %q must be a relative path inside the volume", d)
 	}
 	return nil
+}
+
+// SyncAnnotation on a pod keeps gitRepo volumes in step with their branch
+// while the pod runs, the modern form of a gitRepo volume (what a git-sync
+// sidecar does): "VOLUME=INTERVAL[,VOLUME=INTERVAL...]", for example
+// "site=30s". The volume's revision must then be a branch (or empty: the
+// repository's default branch); every interval the node fetches it and, when
+// it moved, checks the new commit out in place.
+const SyncAnnotation = "shoal.run/git-sync"
+
+// ParseSync reads a pod's SyncAnnotation into intervals by volume name.
+func ParseSync(value string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	if strings.TrimSpace(value) == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(value, ",") {
+		name, iv, ok := strings.Cut(strings.TrimSpace(part), "=")
+		d, err := time.ParseDuration(iv)
+		if !ok || name == "" || err != nil || d < time.Second {
+			return nil, fmt.Errorf("annotation %s: %q: use VOLUME=INTERVAL with an interval of at least 1s, e.g. site=30s", SyncAnnotation, part)
+		}
+		out[name] = d
+	}
+	return out, nil
+}
+
+// Sync brings a cloned gitRepo volume to the newest commit of its branch.
+// It reports whether the checkout changed.
+func Sync(ctx context.Context, src *corev1.GitRepoVolumeSource, dir string) (bool, error) {
+	dest := dir
+	if src.Directory != "" && src.Directory != "." {
+		dest = filepath.Join(dir, src.Directory)
+	}
+	repo, err := git.PlainOpen(dest)
+	if err != nil {
+		return false, fmt.Errorf("gitRepo: open checkout %s: %w", dest, err)
+	}
+	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Force: true})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return false, fmt.Errorf("gitRepo: fetch %s: %w", src.Repository, err)
+	}
+	var target *plumbing.Hash
+	if src.Revision == "" {
+		ref, err := repo.Reference(plumbing.NewRemoteReferenceName("origin", "HEAD"), true)
+		if err != nil {
+			head, herr := repo.Head()
+			if herr != nil {
+				return false, fmt.Errorf("gitRepo: default branch of %s: %w", src.Repository, err)
+			}
+			ref, err = repo.Reference(plumbing.NewRemoteReferenceName("origin", head.Name().Short()), true)
+			if err != nil {
+				return false, fmt.Errorf("gitRepo: default branch of %s: %w", src.Repository, err)
+			}
+		}
+		h := ref.Hash()
+		target = &h
+	} else {
+		ref, err := repo.Reference(plumbing.NewRemoteReferenceName("origin", src.Revision), true)
+		if err != nil {
+			return false, fmt.Errorf("gitRepo: %q of %s is not a branch to follow: %w", src.Revision, src.Repository, err)
+		}
+		h := ref.Hash()
+		target = &h
+	}
+	head, err := repo.Head()
+	if err == nil && head.Hash() == *target {
+		return false, nil
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return false, err
+	}
+	if err := wt.Reset(&git.ResetOptions{Commit: *target, Mode: git.HardReset}); err != nil {
+		return false, fmt.Errorf("gitRepo: check out %s of %s: %w", target, src.Repository, err)
+	}
+	return true, nil
 }

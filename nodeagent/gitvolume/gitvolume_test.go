@@ -97,3 +97,40 @@ func TestCloneErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSyncFollowsTheBranch(t *testing.T) {
+	repo, _ := makeRepo(t)
+	vol := t.TempDir()
+	src := &corev1.GitRepoVolumeSource{Repository: repo}
+	if err := Clone(context.Background(), src, vol); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := Sync(context.Background(), src, vol); err != nil || changed {
+		t.Fatalf("sync without news: %v %v", changed, err)
+	}
+	r, _ := git.PlainOpen(repo)
+	wt, _ := r.Worktree()
+	os.WriteFile(filepath.Join(repo, "index.html"), []byte("version three\n"), 0o644)
+	wt.Add("index.html")
+	if _, err := wt.Commit("three", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.test", When: time.Unix(2e9, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := Sync(context.Background(), src, vol); err != nil || !changed {
+		t.Fatalf("sync after a commit: %v %v", changed, err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(vol, "index.html")); string(data) != "version three\n" {
+		t.Errorf("checkout = %q", data)
+	}
+}
+
+func TestParseSync(t *testing.T) {
+	got, err := ParseSync("site=30s, docs=1m")
+	if err != nil || got["site"] != 30*time.Second || got["docs"] != time.Minute {
+		t.Errorf("ParseSync = %v, %v", got, err)
+	}
+	for _, bad := range []string{"site", "site=fast", "site=10ms", "=30s"} {
+		if _, err := ParseSync(bad); err == nil || !strings.Contains(err.Error(), "use VOLUME=INTERVAL") {
+			t.Errorf("ParseSync(%q) = %v", bad, err)
+		}
+	}
+}

@@ -488,3 +488,50 @@ spec:
 		return strings.Contains(p.Status.Message, "no persistent volumes available for this claim")
 	})
 }
+
+// TestSubPathExprAndHostPathTypes: subPathExpr expands the container's
+// environment; a hostPath whose type check fails leaves the pod waiting
+// with the reason, and the node carries on.
+func TestSubPathExprAndHostPathTypes(t *testing.T) {
+	n := newNode(t)
+	shared := t.TempDir()
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: per-pod}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo mine > /out/file"]
+    env:
+    - name: POD
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    volumeMounts: [{name: shared, mountPath: /out, subPathExpr: "logs/$(POD)"}]
+  volumes:
+  - name: shared
+    hostPath: {path: ` + shared + `}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: wrong-type}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: f, mountPath: /f}]
+  volumes:
+  - name: f
+    hostPath: {path: ` + shared + `, type: File}
+`)
+	n.waitPod("per-pod", wait, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if data, err := os.ReadFile(filepath.Join(shared, "logs", "per-pod", "file")); err != nil || string(data) != "mine\n" {
+		t.Errorf("file under the expanded subPath: %q, %v", data, err)
+	}
+	n.waitPod("wrong-type", wait, "the type check message", func(p *corev1.Pod) bool {
+		return strings.Contains(p.Status.Message, "hostPath type check failed: "+shared+" is not a file")
+	})
+}

@@ -312,10 +312,22 @@ func containerMounts(in specInput) ([]runtime.Mount, error) {
 		if err != nil {
 			return nil, err
 		}
-		if vm.SubPath != "" {
-			sub, err := subPathSource(src, vm.SubPath)
+		subPath := vm.SubPath
+		if vm.SubPathExpr != "" {
+			// $(VAR) from the container's environment, as Kubernetes expands it.
+			subPath = Expand(vm.SubPathExpr, func(k string) (string, bool) {
+				for _, e := range in.env {
+					if e.Name == k {
+						return e.Value, true
+					}
+				}
+				return "", false
+			})
+		}
+		if subPath != "" {
+			sub, err := subPathSource(src, subPath)
 			if err != nil {
-				return nil, &ConfigError{fmt.Sprintf("subPath %s of volume %s: %v", vm.SubPath, vm.Name, err)}
+				return nil, &ConfigError{fmt.Sprintf("subPath %s of volume %s: %v", subPath, vm.Name, err)}
 			}
 			src = sub
 		}

@@ -72,7 +72,8 @@ type worker struct {
 	done                bool // the pod has terminated for good (Succeeded/Failed)
 	pullBackoff         map[string]time.Time
 	pullDelay           map[string]time.Duration
-	pullErr             map[string]string // the last pull error per image
+	pullErr             map[string]string    // the last pull error per image
+	gitSyncAt           map[string]time.Time // next git sync per gitRepo volume
 }
 
 func newWorker(m *Manager, pod *corev1.Pod) *worker {
@@ -87,6 +88,7 @@ func newWorker(m *Manager, pod *corev1.Pod) *worker {
 		pullBackoff: map[string]time.Time{},
 		pullDelay:   map[string]time.Duration{},
 		pullErr:     map[string]string{},
+		gitSyncAt:   map[string]time.Time{},
 	}
 	w.log = m.log.With("pod", w.key)
 	w.labels, w.annotations = pod.Labels, pod.Annotations
@@ -210,6 +212,7 @@ func (w *worker) pass(ctx context.Context) time.Duration {
 	w.mu.Lock()
 	w.message = ""
 	w.mu.Unlock()
+	due(w.syncGit(now))
 	// Init containers, one at a time, in order.
 	for _, r := range w.init {
 		w.mu.Lock()
@@ -962,4 +965,48 @@ func containerID(uid, name string, attempt int) string {
 		short = short[:12]
 	}
 	return fmt.Sprintf("%s-%s-%d", short, name, attempt)
+}
+
+// syncGit keeps the gitRepo volumes the pod's gitvolume.SyncAnnotation names
+// in step with their branches, and returns when the next sync is due.
+func (w *worker) syncGit(now time.Time) time.Duration {
+	pod := w.currentPod()
+	value := pod.Annotations[gitvolume.SyncAnnotation]
+	if value == "" {
+		return 0
+	}
+	intervals, err := gitvolume.ParseSync(value)
+	if err != nil {
+		w.log.Warn("git sync", "error", err)
+		return 0
+	}
+	var next time.Duration
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		iv, ok := intervals[v.Name]
+		if !ok || v.GitRepo == nil {
+			continue
+		}
+		w.mu.Lock()
+		at := w.gitSyncAt[v.Name]
+		w.mu.Unlock()
+		if at.IsZero() || !now.Before(at) {
+			ctx, cancel := context.WithTimeout(w.m.shutdownCtx, iv)
+			changed, err := gitvolume.Sync(ctx, v.GitRepo, filepath.Join(w.dir, "volumes", v.Name))
+			cancel()
+			if err != nil {
+				w.log.Warn("git sync", "volume", v.Name, "error", err)
+			} else if changed {
+				w.log.Info("git sync: new commit checked out", "volume", v.Name)
+			}
+			at = now.Add(iv)
+			w.mu.Lock()
+			w.gitSyncAt[v.Name] = at
+			w.mu.Unlock()
+		}
+		if d := at.Sub(now); next == 0 || d < next {
+			next = d
+		}
+	}
+	return next
 }
