@@ -535,3 +535,66 @@ spec:
 		return strings.Contains(p.Status.Message, "hostPath type check failed: "+shared+" is not a file")
 	})
 }
+
+// TestProjectedMemoryAndEnvSources: a projected volume (configMap, secret
+// and downward API in one directory), an emptyDir on tmpfs with its size
+// limit, and every environment source, read from inside the container.
+func TestProjectedMemoryAndEnvSources(t *testing.T) {
+	n := newNode(t)
+	n.apply(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: app}
+data: {MODE: prod, LEVEL: debug}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db}
+stringData: {user: admin, password: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: all, labels: {app: all}}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+    resources:
+      limits: {memory: 64Mi}
+    envFrom:
+    - configMapRef: {name: app}
+      prefix: CFG_
+    - secretRef: {name: db}
+    env:
+    - name: DB_PASSWORD
+      valueFrom: {secretKeyRef: {name: db, key: password}}
+    - name: MEM_MI
+      valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}
+    volumeMounts:
+    - {name: bundle, mountPath: /etc/bundle}
+    - {name: scratch, mountPath: /scratch}
+  volumes:
+  - name: bundle
+    projected:
+      sources:
+      - configMap: {name: app, items: [{key: MODE, path: mode}]}
+      - secret: {name: db, items: [{key: user, path: creds/user}]}
+      - downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}
+  - name: scratch
+    emptyDir: {medium: Memory, sizeLimit: 4Mi}
+`)
+	n.waitPod("all", wait, "Ready", ready)
+	check := func(cmd, want string) {
+		t.Helper()
+		if out, code := n.exec("all", "sh", "-c", cmd); code != 0 || out != want {
+			t.Errorf("%s: %q (exit %d), want %q", cmd, out, code, want)
+		}
+	}
+	check("echo $CFG_MODE $CFG_LEVEL $user $DB_PASSWORD $MEM_MI", "prod debug admin s3cret 64\n")
+	check("cat /etc/bundle/mode; echo; cat /etc/bundle/creds/user; echo; cat /etc/bundle/labels", "prod\nadmin\napp=\"all\"")
+	check("mount | grep -c 'on /scratch type tmpfs'", "1\n")
+	if out, code := n.exec("all", "sh", "-c", "head -c 8388608 /dev/zero > /scratch/big"); code == 0 {
+		t.Errorf("writing 8 MiB into a 4 MiB emptyDir succeeded: %q", out)
+	}
+}
