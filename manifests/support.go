@@ -448,7 +448,7 @@ func podSpecRules() []FieldRule {
 		sup("volumes[].name"),
 		tree(sup("volumes[].emptyDir", "on disk, or tmpfs with medium: Memory (sizeLimit honoured)")),
 		tree(sup("volumes[].hostPath", "every type check: Directory, DirectoryOrCreate, File, FileOrCreate, Socket, CharDevice, BlockDevice")),
-		tree(sup("volumes[].gitRepo", "cloned with go-git before the containers start")),
+		tree(sup("volumes[].gitRepo", "cloned with go-git before the containers start; the pod annotation shoal.run/git-sync keeps it on its branch")),
 		tree(sup("volumes[].configMap", "updated in place through an atomically swapped ..data link")),
 		tree(sup("volumes[].secret", "on tmpfs, never written to disk")),
 		tree(sup("volumes[].downwardAPI")),
