@@ -14,14 +14,15 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Clone fills dir from src unless it is already filled (a re-adopted pod
+// Clone fills dir from src (authenticating with auth, nil for none) unless it is already filled (a re-adopted pod
 // keeps its checkout). The clone goes to a temporary folder beside its
 // destination and is renamed into place, so a failed clone leaves nothing
 // half-written. Errors name the repository and the revision.
-func Clone(ctx context.Context, src *corev1.GitRepoVolumeSource, dir string) error {
+func Clone(ctx context.Context, src *corev1.GitRepoVolumeSource, dir string, auth transport.AuthMethod) error {
 	if err := validate(src); err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ func Clone(ctx context.Context, src *corev1.GitRepoVolumeSource, dir string) err
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{URL: src.Repository})
+	repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{URL: src.Repository, Auth: auth})
 	if err != nil {
 		return fmt.Errorf("gitRepo: clone %s: %w", src.Repository, err)
 	}
@@ -115,7 +116,7 @@ func ParseSync(value string) (map[string]time.Duration, error) {
 
 // Sync brings a cloned gitRepo volume to the newest commit of its branch.
 // It reports whether the checkout changed.
-func Sync(ctx context.Context, src *corev1.GitRepoVolumeSource, dir string) (bool, error) {
+func Sync(ctx context.Context, src *corev1.GitRepoVolumeSource, dir string, auth transport.AuthMethod) (bool, error) {
 	dest := dir
 	if src.Directory != "" && src.Directory != "." {
 		dest = filepath.Join(dir, src.Directory)
@@ -124,7 +125,7 @@ func Sync(ctx context.Context, src *corev1.GitRepoVolumeSource, dir string) (boo
 	if err != nil {
 		return false, fmt.Errorf("gitRepo: open checkout %s: %w", dest, err)
 	}
-	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Force: true})
+	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Force: true, Auth: auth})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return false, fmt.Errorf("gitRepo: fetch %s: %w", src.Repository, err)
 	}

@@ -3,6 +3,7 @@ package gitvolume
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/shoal-run/shoal/testenv"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -57,7 +59,7 @@ func TestClone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vol := t.TempDir()
-			if err := Clone(context.Background(), &tt.src, vol); err != nil {
+			if err := Clone(context.Background(), &tt.src, vol, nil); err != nil {
 				t.Fatal(err)
 			}
 			data, err := os.ReadFile(filepath.Join(vol, tt.file))
@@ -65,7 +67,7 @@ func TestClone(t *testing.T) {
 				t.Errorf("%s = %q, %v; want %q", tt.file, data, err, tt.want)
 			}
 			// A second call (agent restart) keeps the checkout.
-			if err := Clone(context.Background(), &tt.src, vol); err != nil {
+			if err := Clone(context.Background(), &tt.src, vol, nil); err != nil {
 				t.Errorf("second clone: %v", err)
 			}
 		})
@@ -86,7 +88,7 @@ func TestCloneErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vol := t.TempDir()
-			err := Clone(context.Background(), &tt.src, vol)
+			err := Clone(context.Background(), &tt.src, vol, nil)
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("err = %v, want prefix %q", err, tt.want)
 			}
@@ -102,10 +104,10 @@ func TestSyncFollowsTheBranch(t *testing.T) {
 	repo, _ := makeRepo(t)
 	vol := t.TempDir()
 	src := &corev1.GitRepoVolumeSource{Repository: repo}
-	if err := Clone(context.Background(), src, vol); err != nil {
+	if err := Clone(context.Background(), src, vol, nil); err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := Sync(context.Background(), src, vol); err != nil || changed {
+	if changed, err := Sync(context.Background(), src, vol, nil); err != nil || changed {
 		t.Fatalf("sync without news: %v %v", changed, err)
 	}
 	r, _ := git.PlainOpen(repo)
@@ -115,7 +117,7 @@ func TestSyncFollowsTheBranch(t *testing.T) {
 	if _, err := wt.Commit("three", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.test", When: time.Unix(2e9, 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := Sync(context.Background(), src, vol); err != nil || !changed {
+	if changed, err := Sync(context.Background(), src, vol, nil); err != nil || !changed {
 		t.Fatalf("sync after a commit: %v %v", changed, err)
 	}
 	if data, _ := os.ReadFile(filepath.Join(vol, "index.html")); string(data) != "version three\n" {
@@ -131,6 +133,59 @@ func TestParseSync(t *testing.T) {
 	for _, bad := range []string{"site", "site=fast", "site=10ms", "=30s"} {
 		if _, err := ParseSync(bad); err == nil || !strings.Contains(err.Error(), "use VOLUME=INTERVAL") {
 			t.Errorf("ParseSync(%q) = %v", bad, err)
+		}
+	}
+}
+
+// TestCloneWithCredentials clones over Git's smart HTTP protocol from a
+// server that demands a password, with a basic-auth Secret.
+func TestCloneWithCredentials(t *testing.T) {
+	if _, err := os.Stat(testenv.GitHTTPBackend); err != nil {
+		t.Skip("git-http-backend missing (Debian's git package)")
+	}
+	root := t.TempDir()
+	bare, err := testenv.InitBareRepo(root, "site.git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work, _ := makeRepo(t)
+	if out, err := exec.Command("git", "-C", work, "push", bare, "HEAD:refs/heads/main").CombinedOutput(); err != nil {
+		t.Fatalf("push: %v %s", err, out)
+	}
+	srv, err := testenv.StartGitServer("127.0.0.1:0", root, "alice", "wonderland")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	src := &corev1.GitRepoVolumeSource{Repository: srv.URL("site.git")}
+	if err := Clone(context.Background(), src, t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "authentication required") {
+		t.Errorf("clone without credentials: %v", err)
+	}
+	secret := &corev1.Secret{Type: corev1.SecretTypeBasicAuth, Data: map[string][]byte{"username": []byte("alice"), "password": []byte("wonderland")}}
+	auth, err := AuthFromSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol := t.TempDir()
+	if err := Clone(context.Background(), src, vol, auth); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(vol, "index.html")); string(data) != "version two\n" {
+		t.Errorf("checkout = %q", data)
+	}
+}
+
+func TestAuthFromSecretErrors(t *testing.T) {
+	tests := []struct {
+		s    corev1.Secret
+		want string
+	}{
+		{corev1.Secret{Type: corev1.SecretTypeOpaque}, `Git credentials need type kubernetes.io/basic-auth or kubernetes.io/ssh-auth`},
+		{corev1.Secret{Type: corev1.SecretTypeSSHAuth, Data: map[string][]byte{"ssh-privatekey": []byte("junk")}}, "ssh-privatekey: "},
+	}
+	for _, tt := range tests {
+		if _, err := AuthFromSecret(&tt.s); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("AuthFromSecret(%s) = %v, want %q", tt.s.Type, err, tt.want)
 		}
 	}
 }

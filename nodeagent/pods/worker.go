@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/shoal-run/shoal/nodeagent/gitvolume"
 	"github.com/shoal-run/shoal/nodeagent/images"
 	"github.com/shoal-run/shoal/nodeagent/logs"
@@ -615,8 +616,12 @@ func (w *worker) prepareVolumes() error {
 				}
 			}
 		case v.GitRepo != nil:
+			auth, err := w.gitAuth()
+			if err != nil {
+				return fmt.Errorf("volume %s: %w", v.Name, err)
+			}
 			ctx, cancel := context.WithTimeout(w.m.shutdownCtx, 5*time.Minute)
-			err := gitvolume.Clone(ctx, v.GitRepo, filepath.Join(w.dir, "volumes", v.Name))
+			err = gitvolume.Clone(ctx, v.GitRepo, filepath.Join(w.dir, "volumes", v.Name), auth)
 			cancel()
 			if err != nil {
 				return fmt.Errorf("volume %s: %w", v.Name, err)
@@ -991,9 +996,13 @@ func (w *worker) syncGit(now time.Time) time.Duration {
 		at := w.gitSyncAt[v.Name]
 		w.mu.Unlock()
 		if at.IsZero() || !now.Before(at) {
-			ctx, cancel := context.WithTimeout(w.m.shutdownCtx, iv)
-			changed, err := gitvolume.Sync(ctx, v.GitRepo, filepath.Join(w.dir, "volumes", v.Name))
-			cancel()
+			auth, err := w.gitAuth()
+			changed := false
+			if err == nil {
+				ctx, cancel := context.WithTimeout(w.m.shutdownCtx, iv)
+				changed, err = gitvolume.Sync(ctx, v.GitRepo, filepath.Join(w.dir, "volumes", v.Name), auth)
+				cancel()
+			}
 			if err != nil {
 				w.log.Warn("git sync", "volume", v.Name, "error", err)
 			} else if changed {
@@ -1009,4 +1018,18 @@ func (w *worker) syncGit(now time.Time) time.Duration {
 		}
 	}
 	return next
+}
+
+// gitAuth returns the credentials the pod's gitvolume.CredentialsAnnotation
+// names (nil when it names none).
+func (w *worker) gitAuth() (transport.AuthMethod, error) {
+	name := w.currentPod().Annotations[gitvolume.CredentialsAnnotation]
+	if name == "" {
+		return nil, nil
+	}
+	s, ok := w.m.configSource().Secret(w.pod.Namespace, name)
+	if !ok {
+		return nil, fmt.Errorf("secret %q (annotation %s) not found", name, gitvolume.CredentialsAnnotation)
+	}
+	return gitvolume.AuthFromSecret(s)
 }
