@@ -1,0 +1,3 @@
+package gossip
+
+import _ "github.com/hashicorp/memberlist"
