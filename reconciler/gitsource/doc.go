@@ -1,0 +1,29 @@
+// Package gitsource is the reconciler's view of Git: it keeps one local
+// clone per tracked repository, notices new commits on one branch (a cheap
+// remote ref listing every PollInterval, or at once when a webhook calls
+// Trigger) and loads the manifests of the branch head into a
+// manifests.Set.
+//
+// The order of a Sync is fixed, in the manner of fluxcd's source-controller:
+//
+//  1. list the remote refs (no objects are transferred) and find the branch;
+//  2. if the branch head equals the last commit loaded, stop: "unchanged";
+//  3. clone (first time) or fetch the branch into the local clone;
+//  4. read the manifests under Path from the commit's tree (CommitFS), never
+//     from a working copy, so that nothing local can leak into the state;
+//  5. hand back the Set, or a *LoadError naming the commit and every
+//     diagnostic (file:line: object: message).
+//
+// Errors are classified by what the caller should do next:
+//
+//   - IsStalled: the commit itself is wrong (manifests that do not load, a
+//     missing branch or Path, an empty repository). Retrying cannot help;
+//     wait for a new commit. The last good state stays in force.
+//   - IsTransient: network failures, timeouts, server 5xx or 429. Retry with
+//     exponential back-off.
+//   - IsAuth: the server refused the credentials. Named as such so that the
+//     operator fixes them; Run retries with back-off.
+//
+// A Set is never partial: Sync returns either every object of a commit or
+// none, and a commit that does not load never reaches Run's apply.
+package gitsource
