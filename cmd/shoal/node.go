@@ -18,7 +18,6 @@ import (
 
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/nodeagent/api"
-	"github.com/shoal-run/shoal/nodeagent/desired"
 	"github.com/shoal-run/shoal/nodeagent/images"
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/nodeagent/pods"
@@ -41,6 +40,14 @@ type nodeConfig struct {
 	Insecure     []string          `json:"insecure,omitempty"`
 	InitBinary   string            `json:"initBinary,omitempty"`
 	PodPidsLimit int64             `json:"podPidsLimit,omitempty"`
+	// Repo, when set, is the Git repository of the desired state (instead
+	// of the Manifests folder), at Branch and Path.
+	Repo              string `json:"repo,omitempty"`
+	Branch            string `json:"branch,omitempty"`
+	RepoPath          string `json:"repoPath,omitempty"`
+	RepoUser          string `json:"repoUser,omitempty"`
+	RepoPasswordFile  string `json:"repoPasswordFile,omitempty"`
+	WebhookSecretFile string `json:"webhookSecretFile,omitempty"`
 }
 
 // defaultNodeConfig is what `shoal up` uses when no flag says otherwise.
@@ -158,9 +165,9 @@ func runNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
 	if pid, alive := runningPID(cfg); alive {
 		return fmt.Errorf("a shoal node already runs on %s (pid %d): stop it first (Ctrl-C there, or `shoal down --data-dir %s`)", cfg.DataDir, pid, cfg.DataDir)
 	}
-	src, err := desired.NewFolderSource(desired.FolderConfig{Dir: cfg.Manifests, Interval: time.Second, Logger: log})
+	src, webhook, err := desiredSource(cfg, log)
 	if err != nil {
-		return fmt.Errorf("--manifests: %w", err)
+		return err
 	}
 	// Containers whose parent agent died are re-parented here, so this
 	// process can reap them.
@@ -187,13 +194,18 @@ func runNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
 	if err := p.mgr.Restore(); err != nil {
 		log.Warn("some pods could not be re-adopted", "error", err)
 	}
-	srv := &http.Server{Handler: api.NewServer(p.mgr, api.ServerOptions{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", api.NewServer(p.mgr, api.ServerOptions{Logger: log}))
+	if webhook != nil {
+		mux.Handle("/webhook", webhook)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("node API", "error", err)
 		}
 	}()
-	log.Info("shoal node running", "node", cfg.NodeName, "api", ln.Addr().String(), "manifests", cfg.Manifests, "dataDir", cfg.DataDir)
+	log.Info("shoal node running", "node", cfg.NodeName, "api", ln.Addr().String(), "desired", src.Describe(), "dataDir", cfg.DataDir)
 	binder, err := newLocalBinder(cfg.DataDir, cfg.NodeName, log)
 	if err != nil {
 		return err

@@ -27,9 +27,13 @@ same --data-dir re-adopts them. "shoal down" stops and removes everything.
 Needs root. The binary must be statically linked (make build), since it is
 also each container's init.`,
 		Example: `  sudo shoal up --manifests ./deploy
-  sudo shoal up --manifests ./deploy --registry-mirror docker.io=http://127.0.0.1:5000`,
+  sudo shoal up --manifests ./deploy --registry-mirror docker.io=http://127.0.0.1:5000
+  sudo shoal up --repo https://git.example.com/team/deploy.git --branch main --path apps --webhook-secret-file /etc/shoal/hook`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Repo != "" && cmd.Flags().Changed("manifests") {
+				return fmt.Errorf("give either --repo or --manifests, not both")
+			}
 			m, insecure, err := parseMirrors(mirrors)
 			if err != nil {
 				return err
@@ -40,7 +44,13 @@ also each container's init.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Manifests, "manifests", cfg.Manifests, "folder of manifests to run")
+	f.StringVar(&cfg.Manifests, "manifests", cfg.Manifests, "folder of manifests to run (when no --repo is given)")
+	f.StringVar(&cfg.Repo, "repo", "", "Git repository of the desired state (https or ssh URL, or a local path); replaces --manifests")
+	f.StringVar(&cfg.Branch, "branch", "main", "branch of --repo to follow")
+	f.StringVar(&cfg.RepoPath, "path", ".", "folder of --repo holding the manifests")
+	f.StringVar(&cfg.RepoUser, "repo-user", "", "user name for an https --repo")
+	f.StringVar(&cfg.RepoPasswordFile, "repo-password-file", "", "file holding the password or token for an https --repo")
+	f.StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "file holding the secret of the push webhook served at /webhook on the node's API (GitHub, Gitea and Gogs signatures)")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the node keeps images, containers and state")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the node's API")
 	f.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's name")
