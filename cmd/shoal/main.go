@@ -92,6 +92,7 @@ server and no etcd; nodes find each other by gossip.`,
 		newDownCommand(),
 		newImageCommand(),
 		newTestenvCommand(),
+		newKeygenCommand(),
 		newVersionCommand(),
 	)
 	root.AddCommand(clientCommands()...)

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
+
 	"encoding/json"
 	"errors"
+	"github.com/shoal-run/shoal/gossip"
 	"strings"
 	"testing"
 )
@@ -156,5 +159,23 @@ func TestCompletion(t *testing.T) {
 	out, _, code := run(t, "completion", "bash")
 	if code != 0 || !strings.Contains(out, "__start_shoal") {
 		t.Errorf("completion bash: code %d, %d bytes", code, len(out))
+	}
+}
+
+func TestKeygen(t *testing.T) {
+	out, _, code := run(t, "keygen")
+	key, err := gossip.DecodeKey(strings.TrimSpace(out))
+	if code != 0 || err != nil || len(key) != 32 {
+		t.Fatalf("keygen printed %q (code %d): %v", out, code, err)
+	}
+	file := filepath.Join(t.TempDir(), "cluster.key")
+	if _, _, code := run(t, "keygen", "--out", file); code != 0 {
+		t.Fatalf("keygen --out: code %d", code)
+	}
+	if k, err := gossip.ReadKeyFile(file); err != nil || len(k) != 32 {
+		t.Errorf("read back: %v", err)
+	}
+	if _, errOut, code := run(t, "keygen", "--out", file); code == 0 {
+		t.Errorf("keygen overwrote an existing key file: %s", errOut)
 	}
 }

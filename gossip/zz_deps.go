@@ -1,3 +1,0 @@
-package gossip
-
-import _ "github.com/hashicorp/memberlist"
