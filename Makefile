@@ -14,8 +14,9 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the static shoal binary into bin/shoal (static: it is also each container's init)
-	$(GO) build -tags netgo,osusergo -ldflags '$(LDFLAGS) -linkmode external -extldflags -static' -o $(BIN) ./cmd/shoal
+build: ## Build the static shoal binary into bin/shoal, and bin/shoal-init, the small container init it uses
+	$(GO) build -tags netgo,osusergo -ldflags '$(LDFLAGS) -s -w -linkmode external -extldflags -static' -o $(BIN) ./cmd/shoal
+	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $(dir $(BIN))shoal-init ./nodeagent/runtime/pid1/cmd/shoal-init
 
 .PHONY: test
 test: ## Run every test (unit tests with -race; root-only tests skip themselves when not root)

@@ -128,7 +128,7 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 	}
 	initBin := cfg.InitBinary
 	if initBin == "" {
-		if initBin, err = os.Executable(); err != nil {
+		if initBin, err = defaultInitBinary(); err != nil {
 			return nil, err
 		}
 	}
@@ -297,4 +297,20 @@ func downNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
 	}
 	log.Info("shoal node removed: containers, mounts, network namespaces, cgroups and rules are gone", "dataDir", cfg.DataDir)
 	return nil
+}
+
+// defaultInitBinary picks the container init: shoal-init beside this binary
+// when `make build` put it there (a 2 MB static program starts faster in
+// every container than this one), else this binary itself, which carries the
+// same init.
+func defaultInitBinary() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	small := filepath.Join(filepath.Dir(self), "shoal-init")
+	if st, err := os.Stat(small); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		return small, nil
+	}
+	return self, nil
 }

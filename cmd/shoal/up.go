@@ -59,7 +59,7 @@ also each container's init.`,
 	f.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "name of the pods' bridge")
 	f.StringArrayVar(&mirrors, "registry-mirror", nil, "registry mirror as HOST=URL (repeatable), e.g. docker.io=http://127.0.0.1:5000")
 	f.StringArrayVar(&cfg.Insecure, "insecure-registry", nil, "registry host spoken to over plain HTTP (repeatable)")
-	f.StringVar(&cfg.InitBinary, "init-binary", "", "static container init to use instead of this binary")
+	f.StringVar(&cfg.InitBinary, "init-binary", "", "static container init (default: shoal-init beside this binary, else this binary)")
 	f.Int64Var(&cfg.PodPidsLimit, "pod-pids-limit", 0, "most processes per container (the pids cgroup); 0: no limit")
 	return cmd
 }

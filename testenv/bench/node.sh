@@ -14,7 +14,7 @@ ROUNDS=${2:-10}
 
 make -s build >/dev/null
 BIN=$(mktemp -d /opt/shoal-bench-bin.XXXX)
-cp bin/shoal "$BIN/shoal"
+cp bin/shoal bin/shoal-init "$BIN/"
 S="$BIN/shoal"
 WORK=$(mktemp -d)
 NS=shoalbench$$
