@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/nodeagent/api"
 	"github.com/shoal-run/shoal/nodeagent/images"
@@ -196,6 +199,9 @@ func runNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api.NewServer(p.mgr, api.ServerOptions{Logger: log}))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.mgr, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if webhook != nil {
 		mux.Handle("/webhook", webhook)
 	}

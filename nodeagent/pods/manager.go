@@ -28,6 +28,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
+// The Manager is a prometheus.Collector (metrics.go): register it with the
+// node's registry to serve pods by phase and container start metrics.
+
 // Runtime is the container runtime the manager drives (nodeagent/runtime
 // implements it). Start returns once the process runs; Wait blocks until it
 // exits; Stop and Remove are idempotent.
@@ -84,6 +87,7 @@ type Manager struct {
 
 	shutdownCtx context.Context
 	shutdown    context.CancelFunc
+	metrics     *metrics
 	// allocatable is what the node offers pods (downward API of unset
 	// limits).
 	allocatable corev1.ResourceList
@@ -134,6 +138,7 @@ func NewManager(cfg Config, rt Runtime, img Images, net Network) (*Manager, erro
 		shutdownCtx: ctx, shutdown: cancel,
 		workers: map[string]*podHandle{}, config: &setConfig{},
 		allocatable: nodeAllocatable(),
+		metrics:     newMetrics(),
 	}
 	if cfg.NetNS != "" {
 		m.dial = netnsDialer(cfg.NetNS)

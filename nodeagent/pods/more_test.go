@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/prometheus/client_golang/prometheus"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -596,5 +597,52 @@ spec:
 	check("mount | grep -c 'on /scratch type tmpfs'", "1\n")
 	if out, code := n.exec("all", "sh", "-c", "head -c 8388608 /dev/zero > /scratch/big"); code == 0 {
 		t.Errorf("writing 8 MiB into a 4 MiB emptyDir succeeded: %q", out)
+	}
+}
+
+// TestMetrics: the manager serves pods by phase and container starts.
+func TestMetrics(t *testing.T) {
+	n := newNode(t)
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: counted}
+spec:
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+`)
+	n.waitPod("counted", wait, "Ready", ready)
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(n.mgr); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += "{" + l.GetName() + "=" + l.GetValue() + "}"
+			}
+			switch {
+			case m.Gauge != nil:
+				got[key] = m.GetGauge().GetValue()
+			case m.Counter != nil:
+				got[key] = m.GetCounter().GetValue()
+			case m.Histogram != nil:
+				got[key] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if got["shoal_pods{phase=Running}"] != 1 || got["shoal_pods{phase=Pending}"] != 0 {
+		t.Errorf("pods by phase = %v", got)
+	}
+	if got["shoal_container_starts_total{result=started}"] != 1 || got["shoal_container_start_seconds"] != 1 {
+		t.Errorf("container starts = %v", got)
 	}
 }

@@ -346,6 +346,12 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 		r.rec.RestartCount++
 	}
 	w.mu.Unlock()
+	if err == nil {
+		w.m.metrics.starts.WithLabelValues("started").Inc()
+		w.m.metrics.startSeconds.Observe(time.Since(begin).Seconds())
+	} else {
+		w.m.metrics.starts.WithLabelValues("failed").Inc()
+	}
 	if err != nil {
 		// The run failed to start: it counts as a run that ended at once,
 		// with the kubelet's StartError, and restarts with back-off.
@@ -424,6 +430,7 @@ func (w *worker) finished(r *run, st runtime.State) {
 		r.restartAt = time.Time{}
 	}
 	w.mu.Unlock()
+	w.m.metrics.exits.WithLabelValues(reason).Inc()
 	w.log.Info("container exited", "container", r.spec.Name, "id", st.ID, "exitCode", st.ExitCode, "reason", reason)
 	w.poke()
 }
