@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/shoal-run/shoal/gossip/internal/atomicfile"
 )
 
 // ledgerFile keeps the ledger in a JSON file, replaced atomically (write a
@@ -90,39 +91,10 @@ func (f *ledgerFile) save(entries []Entry) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := writeFileAtomic(f.path, b); err != nil {
+	if err := atomicfile.Write(f.path, b); err != nil {
 		return fmt.Errorf("gossip: save ledger: %w", err)
 	}
 	return nil
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // start runs the background saver, which saves snapshot() after dirty.

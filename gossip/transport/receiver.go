@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/gossip/internal/atomicfile"
 )
 
 // ReceiverConfig configures a node's Receiver.
@@ -159,7 +159,7 @@ func (r *Receiver) put(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if r.cfg.StateFile != "" {
-		if err := writeFileAtomic(r.cfg.StateFile, body); err != nil {
+		if err := atomicfile.Write(r.cfg.StateFile, body); err != nil {
 			log.Error("desired state not persisted", "file", r.cfg.StateFile, "err", err)
 			http.Error(w, "persisting state: "+err.Error(), http.StatusInternalServerError)
 			return
@@ -214,36 +214,4 @@ func readState(path string) (NodeState, []byte, error) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
-}
-
-// writeFileAtomic replaces path with b (mode 0600) so that a crash leaves
-// either the old or the new content: temporary file, fsync, rename, fsync
-// of the directory.
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
