@@ -75,15 +75,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	if cfg.Leader == nil {
 		return nil, errors.New("transport: ReceiverConfig.Leader is required")
 	}
-	s, err := NewSigner(cfg.ClusterKey)
+	s, err := newSignerWith(cfg.ClusterKey, cfg.MaxSkew, cfg.Now)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.MaxSkew > 0 {
-		s.MaxSkew = cfg.MaxSkew
-	}
-	if cfg.Now != nil {
-		s.Now = cfg.Now
 	}
 	r := &Receiver{cfg: cfg, signer: s, log: componentLogger(cfg.Logger), mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes}
 	if r.maxBody <= 0 {

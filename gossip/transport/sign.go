@@ -151,3 +151,19 @@ func componentLogger(l *slog.Logger) *slog.Logger {
 	}
 	return l.With("component", "transport")
 }
+
+// newSignerWith is NewSigner with the optional skew and clock of a server
+// configuration (zero values keep the defaults).
+func newSignerWith(clusterKey []byte, maxSkew time.Duration, now func() time.Time) (*Signer, error) {
+	s, err := NewSigner(clusterKey)
+	if err != nil {
+		return nil, err
+	}
+	if maxSkew > 0 {
+		s.MaxSkew = maxSkew
+	}
+	if now != nil {
+		s.Now = now
+	}
+	return s, nil
+}

@@ -43,15 +43,9 @@ func NewStatusServer(cfg StatusServerConfig) (*StatusServer, error) {
 	if cfg.Report == nil {
 		return nil, errors.New("transport: StatusServerConfig.Report is required")
 	}
-	s, err := NewSigner(cfg.ClusterKey)
+	s, err := newSignerWith(cfg.ClusterKey, cfg.MaxSkew, cfg.Now)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.MaxSkew > 0 {
-		s.MaxSkew = cfg.MaxSkew
-	}
-	if cfg.Now != nil {
-		s.Now = cfg.Now
 	}
 	ss := &StatusServer{cfg: cfg, signer: s, log: componentLogger(cfg.Logger), mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes}
 	if ss.maxBody <= 0 {
