@@ -259,6 +259,12 @@ func TestAtomicWriterReadersNeverSeeAMix(t *testing.T) {
 		defer wg.Done()
 		for !done.Load() || consistent.Load() == 0 {
 			root, err := os.OpenRoot(filepath.Join(dir, dataDirName))
+			if errors.Is(err, fs.ErrNotExist) {
+				// ..data pointed at a version removed between reading the
+				// link and opening its target: read again.
+				retries.Add(1)
+				continue
+			}
 			if err != nil {
 				t.Errorf("open ..data: %v", err)
 				return
