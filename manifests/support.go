@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // Level is how shoal treats a kind or a field.
@@ -83,6 +84,7 @@ func newGroup(name string, mounts []mount, rules ...FieldRule) *ruleGroup {
 // checkSupport classifies every field an object sets (as its generic JSON
 // form) and returns the ignored and refused ones.
 func checkSupport(kind string, obj map[string]any) []fieldProblem {
+	loadSupport()
 	g := supportByKind[kind]
 	if g == nil {
 		return nil
@@ -245,12 +247,32 @@ func objectMetaRules(template bool) *ruleGroup {
 	)
 }
 
+const selectorNote = "matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist)"
+
+// The rule tables. They are built on first use (loadSupport), not at
+// package initialization: every container start re-executes the agent's
+// binary, and those processes never check support.
 var (
-	objectMetaGroup   = objectMetaRules(false)
-	templateMetaGroup = objectMetaRules(true)
-	statusRule        = ignoreNonEmpty(FieldRule{Path: "status", Note: "status is reported by shoal, never read from manifests"})
-	selectorNote      = "matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist)"
+	supportOnce                                                                      sync.Once
+	objectMetaGroup, templateMetaGroup, podSpecGroup, podTemplateGroup, jobSpecGroup *ruleGroup
+	statusRule                                                                       FieldRule
+	pvRefusedSources                                                                 []FieldRule
+	supportByKind                                                                    map[string]*ruleGroup
 )
+
+// loadSupport builds the rule tables once.
+func loadSupport() { supportOnce.Do(buildSupport) }
+
+func buildSupport() {
+	objectMetaGroup = objectMetaRules(false)
+	templateMetaGroup = objectMetaRules(true)
+	statusRule = ignoreNonEmpty(FieldRule{Path: "status", Note: "status is reported by shoal, never read from manifests"})
+	podSpecGroup = newGroup("PodSpec", nil, podSpecRules()...)
+	podTemplateGroup = newGroup("PodTemplateSpec", []mount{{"metadata", templateMetaGroup}, {"spec", podSpecGroup}})
+	jobSpecGroup = newJobSpecGroup()
+	pvRefusedSources = refusedVolumeTypes("spec.")
+	supportByKind = kindRules()
+}
 
 // probeRules classifies a probe or lifecycle handler's actions under at.
 func handlerRules(at string, probe bool) []FieldRule {
@@ -381,8 +403,6 @@ func prefixRules(prefix string, rules []FieldRule) []FieldRule {
 	return out
 }
 
-var podSpecGroup = newGroup("PodSpec", nil, podSpecRules()...)
-
 func podSpecRules() []FieldRule {
 	rules := []FieldRule{
 		sup("containers", "real containers through libcontainer, one per entry"),
@@ -483,26 +503,27 @@ func checkSpread(v any) (Level, string) {
 	return Ignored, "soft topology spread constraints are not weighed; shoal's scheduler spreads a controller's pods across nodes by itself"
 }
 
-var podTemplateGroup = newGroup("PodTemplateSpec", []mount{{"metadata", templateMetaGroup}, {"spec", podSpecGroup}})
-
-var jobSpecGroup = newGroup("JobSpec", []mount{{"template", podTemplateGroup}},
-	sup("parallelism"),
-	sup("completions"),
-	sup("activeDeadlineSeconds"),
-	sup("backoffLimit"),
-	sup("ttlSecondsAfterFinished"),
-	oneOf(sup("completionMode", "NonIndexed only"), "NonIndexed"),
-	sup("suspend"),
-	tree(sup("selector", "generated from the Job's identity unless manualSelector is true, as in Kubernetes")),
-	sup("manualSelector"),
-	tree(ref("podFailurePolicy", "podFailurePolicy is not supported: failures count against backoffLimit")),
-	ref("backoffLimitPerIndex", "backoffLimitPerIndex is not supported (it needs Indexed completion)"),
-	ref("maxFailedIndexes", "maxFailedIndexes is not supported (it needs Indexed completion)"),
-	oneOf(sup("podReplacementPolicy", "TerminatingOrFailed (shoal replaces a pod once it has stopped)"), "TerminatingOrFailed", "Failed"),
-	tree(ref("successPolicy", "successPolicy is not supported: a Job succeeds when completions pods succeed")),
-	ref("managedBy", "spec.managedBy is not supported: shoal's Job controller runs every Job"),
-	tree(ref("scheduling", "spec.scheduling (gang scheduling, resource claims) is not supported")),
-)
+// newJobSpecGroup classifies a JobSpec (of a Job, or a CronJob's template).
+func newJobSpecGroup() *ruleGroup {
+	return newGroup("JobSpec", []mount{{"template", podTemplateGroup}},
+		sup("parallelism"),
+		sup("completions"),
+		sup("activeDeadlineSeconds"),
+		sup("backoffLimit"),
+		sup("ttlSecondsAfterFinished"),
+		oneOf(sup("completionMode", "NonIndexed only"), "NonIndexed"),
+		sup("suspend"),
+		tree(sup("selector", "generated from the Job's identity unless manualSelector is true, as in Kubernetes")),
+		sup("manualSelector"),
+		tree(ref("podFailurePolicy", "podFailurePolicy is not supported: failures count against backoffLimit")),
+		ref("backoffLimitPerIndex", "backoffLimitPerIndex is not supported (it needs Indexed completion)"),
+		ref("maxFailedIndexes", "maxFailedIndexes is not supported (it needs Indexed completion)"),
+		oneOf(sup("podReplacementPolicy", "TerminatingOrFailed (shoal replaces a pod once it has stopped)"), "TerminatingOrFailed", "Failed"),
+		tree(ref("successPolicy", "successPolicy is not supported: a Job succeeds when completions pods succeed")),
+		ref("managedBy", "spec.managedBy is not supported: shoal's Job controller runs every Job"),
+		tree(ref("scheduling", "spec.scheduling (gang scheduling, resource claims) is not supported")),
+	)
+}
 
 // kindGroup makes the rules of a kind: its metadata, the given mounts and
 // rules, and its status when the kind has one.
@@ -525,202 +546,202 @@ func kindsByNameInit(kind string) any {
 	panic("manifests: support rules for unknown kind " + kind)
 }
 
-var pvRefusedSources = refusedVolumeTypes("spec.")
-
-// supportByKind holds the rules of every supported kind.
-var supportByKind = map[string]*ruleGroup{
-	"Namespace": kindGroup("Namespace", nil,
-		tree(ign("spec.finalizers", "shoal deletes a namespace's objects when the namespace leaves Git")),
-	),
-	"Node": kindGroup("Node", nil,
-		sup("spec.unschedulable", "cordons the node: no new pods are placed on it (DaemonSet pods still are)"),
-		tree(ref("spec.taints", "node taints are not supported: cordon with spec.unschedulable, steer pods with labels and nodeSelector")),
-		ref("spec.podCIDR", "spec.podCIDR is not supported in manifests: shoal allocates pod CIDRs from the cluster CIDR"),
-		ref("spec.podCIDRs", "spec.podCIDRs is not supported in manifests: shoal allocates pod CIDRs from the cluster CIDR"),
-		ign("spec.providerID", "shoal has no cloud provider"),
-		ign("spec.externalID", "deprecated and unused"),
-		tree(ign("spec.configSource", "deprecated and unused")),
-		tree(ign("spec.podPreemptionPolicy", "shoal does not preempt pods")),
-	),
-	"Pod": kindGroup("Pod", []mount{{"spec", podSpecGroup}}),
-	"ReplicationController": kindGroup("ReplicationController", []mount{{"spec.template", podTemplateGroup}},
-		sup("spec.replicas"),
-		tree(sup("spec.selector", "equality-based, defaults to the template's labels")),
-		sup("spec.minReadySeconds"),
-	),
-	"ReplicaSet": kindGroup("ReplicaSet", []mount{{"spec.template", podTemplateGroup}},
-		sup("spec.replicas"),
-		tree(sup("spec.selector", selectorNote)),
-		sup("spec.minReadySeconds"),
-	),
-	"Deployment": kindGroup("Deployment", []mount{{"spec.template", podTemplateGroup}},
-		sup("spec.replicas"),
-		tree(sup("spec.selector", selectorNote)),
-		oneOf(sup("spec.strategy.type", "RollingUpdate, Recreate"), "RollingUpdate", "Recreate"),
-		sup("spec.strategy.rollingUpdate.maxUnavailable", "number or percentage"),
-		sup("spec.strategy.rollingUpdate.maxSurge", "number or percentage"),
-		sup("spec.minReadySeconds"),
-		sup("spec.revisionHistoryLimit", "old ReplicaSets kept; the revisions themselves are Git's history"),
-		sup("spec.paused"),
-		sup("spec.progressDeadlineSeconds", "sets the Progressing condition's reason"),
-	),
-	"DaemonSet": kindGroup("DaemonSet", []mount{{"spec.template", podTemplateGroup}},
-		tree(sup("spec.selector", selectorNote)),
-		oneOf(sup("spec.updateStrategy.type", "RollingUpdate, OnDelete"), "RollingUpdate", "OnDelete"),
-		sup("spec.updateStrategy.rollingUpdate.maxUnavailable"),
-		sup("spec.updateStrategy.rollingUpdate.maxSurge"),
-		sup("spec.minReadySeconds"),
-		sup("spec.revisionHistoryLimit"),
-	),
-	"Job": kindGroup("Job", []mount{{"spec", jobSpecGroup}}),
-	"CronJob": kindGroup("CronJob", []mount{{"spec.jobTemplate.metadata", templateMetaGroup}, {"spec.jobTemplate.spec", jobSpecGroup}},
-		sup("spec.schedule", "five fields or a macro (@hourly, ...), parsed with robfig/cron as the scheduler parses it"),
-		sup("spec.timeZone", "an IANA time zone name"),
-		sup("spec.startingDeadlineSeconds"),
-		oneOf(sup("spec.concurrencyPolicy", "Allow, Forbid, Replace"), "Allow", "Forbid", "Replace"),
-		sup("spec.suspend"),
-		sup("spec.successfulJobsHistoryLimit"),
-		sup("spec.failedJobsHistoryLimit"),
-	),
-	"Service": kindGroup("Service", nil,
-		oneOf(sup("spec.type", "ClusterIP, NodePort, LoadBalancer (from shoal's address pool), ExternalName"), "ClusterIP", "NodePort", "LoadBalancer", "ExternalName"),
-		sup("spec.ports[].name"),
-		oneOf(sup("spec.ports[].protocol", "TCP and UDP; SCTP is not supported"), "TCP", "UDP"),
-		sup("spec.ports[].appProtocol", "informational"),
-		sup("spec.ports[].port"),
-		sup("spec.ports[].targetPort", "number or container port name"),
-		sup("spec.ports[].nodePort", "30000-32767"),
-		tree(sup("spec.selector")),
-		sup("spec.clusterIP", "allocated from the service CIDR when empty; None makes the service headless"),
-		sup("spec.clusterIPs", "one IPv4 address"),
-		tree(ref("spec.externalIPs", "spec.externalIPs is not supported: use type LoadBalancer, whose address shoal announces")),
-		oneOf(sup("spec.sessionAffinity", "None, ClientIP"), "None", "ClientIP"),
-		sup("spec.sessionAffinityConfig.clientIP.timeoutSeconds"),
-		sup("spec.loadBalancerIP", "requests that address from shoal's pool (deprecated in Kubernetes, still honoured)"),
-		tree(ref("spec.loadBalancerSourceRanges", "spec.loadBalancerSourceRanges is not supported: use a NetworkPolicy with ipBlock")),
-		sup("spec.externalName", "served as a DNS CNAME"),
-		oneOf(sup("spec.externalTrafficPolicy", "Cluster, Local"), "Cluster", "Local"),
-		sup("spec.healthCheckNodePort"),
-		sup("spec.publishNotReadyAddresses"),
-		FieldRule{Path: "spec.ipFamilies", Level: Supported, Note: "IPv4 only", Check: func(v any) (Level, string) {
-			for _, f := range asList(v) {
-				if f != "IPv4" {
-					return Refused, fmt.Sprintf("ip family %v is not supported: shoal's service network is IPv4 only", f)
+// kindRules holds the rules of every supported kind.
+func kindRules() map[string]*ruleGroup {
+	return map[string]*ruleGroup{
+		"Namespace": kindGroup("Namespace", nil,
+			tree(ign("spec.finalizers", "shoal deletes a namespace's objects when the namespace leaves Git")),
+		),
+		"Node": kindGroup("Node", nil,
+			sup("spec.unschedulable", "cordons the node: no new pods are placed on it (DaemonSet pods still are)"),
+			tree(ref("spec.taints", "node taints are not supported: cordon with spec.unschedulable, steer pods with labels and nodeSelector")),
+			ref("spec.podCIDR", "spec.podCIDR is not supported in manifests: shoal allocates pod CIDRs from the cluster CIDR"),
+			ref("spec.podCIDRs", "spec.podCIDRs is not supported in manifests: shoal allocates pod CIDRs from the cluster CIDR"),
+			ign("spec.providerID", "shoal has no cloud provider"),
+			ign("spec.externalID", "deprecated and unused"),
+			tree(ign("spec.configSource", "deprecated and unused")),
+			tree(ign("spec.podPreemptionPolicy", "shoal does not preempt pods")),
+		),
+		"Pod": kindGroup("Pod", []mount{{"spec", podSpecGroup}}),
+		"ReplicationController": kindGroup("ReplicationController", []mount{{"spec.template", podTemplateGroup}},
+			sup("spec.replicas"),
+			tree(sup("spec.selector", "equality-based, defaults to the template's labels")),
+			sup("spec.minReadySeconds"),
+		),
+		"ReplicaSet": kindGroup("ReplicaSet", []mount{{"spec.template", podTemplateGroup}},
+			sup("spec.replicas"),
+			tree(sup("spec.selector", selectorNote)),
+			sup("spec.minReadySeconds"),
+		),
+		"Deployment": kindGroup("Deployment", []mount{{"spec.template", podTemplateGroup}},
+			sup("spec.replicas"),
+			tree(sup("spec.selector", selectorNote)),
+			oneOf(sup("spec.strategy.type", "RollingUpdate, Recreate"), "RollingUpdate", "Recreate"),
+			sup("spec.strategy.rollingUpdate.maxUnavailable", "number or percentage"),
+			sup("spec.strategy.rollingUpdate.maxSurge", "number or percentage"),
+			sup("spec.minReadySeconds"),
+			sup("spec.revisionHistoryLimit", "old ReplicaSets kept; the revisions themselves are Git's history"),
+			sup("spec.paused"),
+			sup("spec.progressDeadlineSeconds", "sets the Progressing condition's reason"),
+		),
+		"DaemonSet": kindGroup("DaemonSet", []mount{{"spec.template", podTemplateGroup}},
+			tree(sup("spec.selector", selectorNote)),
+			oneOf(sup("spec.updateStrategy.type", "RollingUpdate, OnDelete"), "RollingUpdate", "OnDelete"),
+			sup("spec.updateStrategy.rollingUpdate.maxUnavailable"),
+			sup("spec.updateStrategy.rollingUpdate.maxSurge"),
+			sup("spec.minReadySeconds"),
+			sup("spec.revisionHistoryLimit"),
+		),
+		"Job": kindGroup("Job", []mount{{"spec", jobSpecGroup}}),
+		"CronJob": kindGroup("CronJob", []mount{{"spec.jobTemplate.metadata", templateMetaGroup}, {"spec.jobTemplate.spec", jobSpecGroup}},
+			sup("spec.schedule", "five fields or a macro (@hourly, ...), parsed with robfig/cron as the scheduler parses it"),
+			sup("spec.timeZone", "an IANA time zone name"),
+			sup("spec.startingDeadlineSeconds"),
+			oneOf(sup("spec.concurrencyPolicy", "Allow, Forbid, Replace"), "Allow", "Forbid", "Replace"),
+			sup("spec.suspend"),
+			sup("spec.successfulJobsHistoryLimit"),
+			sup("spec.failedJobsHistoryLimit"),
+		),
+		"Service": kindGroup("Service", nil,
+			oneOf(sup("spec.type", "ClusterIP, NodePort, LoadBalancer (from shoal's address pool), ExternalName"), "ClusterIP", "NodePort", "LoadBalancer", "ExternalName"),
+			sup("spec.ports[].name"),
+			oneOf(sup("spec.ports[].protocol", "TCP and UDP; SCTP is not supported"), "TCP", "UDP"),
+			sup("spec.ports[].appProtocol", "informational"),
+			sup("spec.ports[].port"),
+			sup("spec.ports[].targetPort", "number or container port name"),
+			sup("spec.ports[].nodePort", "30000-32767"),
+			tree(sup("spec.selector")),
+			sup("spec.clusterIP", "allocated from the service CIDR when empty; None makes the service headless"),
+			sup("spec.clusterIPs", "one IPv4 address"),
+			tree(ref("spec.externalIPs", "spec.externalIPs is not supported: use type LoadBalancer, whose address shoal announces")),
+			oneOf(sup("spec.sessionAffinity", "None, ClientIP"), "None", "ClientIP"),
+			sup("spec.sessionAffinityConfig.clientIP.timeoutSeconds"),
+			sup("spec.loadBalancerIP", "requests that address from shoal's pool (deprecated in Kubernetes, still honoured)"),
+			tree(ref("spec.loadBalancerSourceRanges", "spec.loadBalancerSourceRanges is not supported: use a NetworkPolicy with ipBlock")),
+			sup("spec.externalName", "served as a DNS CNAME"),
+			oneOf(sup("spec.externalTrafficPolicy", "Cluster, Local"), "Cluster", "Local"),
+			sup("spec.healthCheckNodePort"),
+			sup("spec.publishNotReadyAddresses"),
+			FieldRule{Path: "spec.ipFamilies", Level: Supported, Note: "IPv4 only", Check: func(v any) (Level, string) {
+				for _, f := range asList(v) {
+					if f != "IPv4" {
+						return Refused, fmt.Sprintf("ip family %v is not supported: shoal's service network is IPv4 only", f)
+					}
 				}
-			}
-			return Supported, ""
-		}},
-		oneOf(sup("spec.ipFamilyPolicy", "SingleStack, PreferDualStack (one IPv4 address)"), "SingleStack", "PreferDualStack"),
-		sup("spec.allocateLoadBalancerNodePorts"),
-		ref("spec.loadBalancerClass", "spec.loadBalancerClass is not supported: shoal's own load balancer serves every LoadBalancer service"),
-		oneOf(sup("spec.internalTrafficPolicy", "Cluster, Local"), "Cluster", "Local"),
-		ign("spec.trafficDistribution", "shoal spreads connections across all ready endpoints"),
-	),
-	"Endpoints": kindGroup("Endpoints", nil,
-		sup("subsets[].addresses[].ip"),
-		sup("subsets[].addresses[].hostname"),
-		sup("subsets[].addresses[].nodeName"),
-		tree(ign("subsets[].addresses[].targetRef", "informational")),
-		sup("subsets[].notReadyAddresses[].ip"),
-		sup("subsets[].notReadyAddresses[].hostname"),
-		sup("subsets[].notReadyAddresses[].nodeName"),
-		tree(ign("subsets[].notReadyAddresses[].targetRef", "informational")),
-		sup("subsets[].ports[].name"),
-		sup("subsets[].ports[].port"),
-		oneOf(sup("subsets[].ports[].protocol", "TCP and UDP"), "TCP", "UDP"),
-		sup("subsets[].ports[].appProtocol", "informational"),
-	),
-	"ConfigMap": kindGroup("ConfigMap", nil,
-		tree(sup("data")),
-		tree(sup("binaryData")),
-		sup("immutable"),
-	),
-	"Secret": kindGroup("Secret", nil,
-		tree(sup("data", "base64 in the manifest; never logged, kept on tmpfs on nodes")),
-		tree(sup("stringData", "merged into data, as in Kubernetes")),
-		sup("type"),
-		sup("immutable"),
-	),
-	"PersistentVolume": kindGroup("PersistentVolume", nil, append([]FieldRule{
-		tree(sup("spec.capacity")),
-		sup("spec.accessModes", "ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod"),
-		oneOf(sup("spec.persistentVolumeReclaimPolicy", "Retain, Delete (Recycle is deprecated in Kubernetes and not supported)"), "Retain", "Delete"),
-		sup("spec.storageClassName"),
-		sup("spec.mountOptions", "for nfs"),
-		oneOf(sup("spec.volumeMode", "Filesystem only"), "Filesystem"),
-		tree(sup("spec.nodeAffinity", "pins local volumes to their node")),
-		tree(sup("spec.claimRef", "pre-binds the volume to a claim")),
-		tree(sup("spec.hostPath")),
-		tree(sup("spec.local", "a directory on the node that nodeAffinity names")),
-		tree(sup("spec.nfs")),
-		ref("spec.volumeAttributesClassName", "volumeAttributesClassName is not supported"),
-	}, pvRefusedSources...)...),
-	"PersistentVolumeClaim": kindGroup("PersistentVolumeClaim", nil,
-		sup("spec.accessModes"),
-		tree(sup("spec.selector", selectorNote)),
-		tree(sup("spec.resources.requests", "storage")),
-		tree(ign("spec.resources.limits", "volumes are not capped")),
-		sup("spec.volumeName", "binds to that PersistentVolume"),
-		sup("spec.storageClassName"),
-		oneOf(sup("spec.volumeMode", "Filesystem only"), "Filesystem"),
-		tree(ref("spec.dataSource", "spec.dataSource is not supported: shoal cannot clone or restore volumes")),
-		tree(ref("spec.dataSourceRef", "spec.dataSourceRef is not supported: shoal cannot clone or restore volumes")),
-		ref("spec.volumeAttributesClassName", "volumeAttributesClassName is not supported"),
-	),
-	"StorageClass": kindGroup("StorageClass", nil,
-		oneOf(sup("provisioner", LocalPathProvisioner+" (directories on the pod's node) or kubernetes.io/no-provisioner (static volumes only): no other provisioner runs on shoal nodes"),
-			LocalPathProvisioner, "kubernetes.io/no-provisioner"),
-		tree(sup("parameters", "for "+LocalPathProvisioner+": basePath")),
-		oneOf(sup("reclaimPolicy", "Retain, Delete"), "Retain", "Delete"),
-		sup("mountOptions"),
-		ign("allowVolumeExpansion", "directory-backed volumes are not capped, so there is nothing to expand"),
-		oneOf(sup("volumeBindingMode", "Immediate, WaitForFirstConsumer"), "Immediate", "WaitForFirstConsumer"),
-		tree(ign("allowedTopologies", "local-path volumes are created on the node of the pod that uses them")),
-	),
-	"Ingress": kindGroup("Ingress", nil,
-		sup("spec.ingressClassName", "shoal's ingress serves every class"),
-		tree(sup("spec.defaultBackend.service")),
-		tree(ref("spec.defaultBackend.resource", "resource backends are not supported: use a service backend")),
-		tree(sup("spec.tls", "certificates from Secrets of type kubernetes.io/tls, chosen by SNI")),
-		sup("spec.rules[].host", "exact or wildcard (*.example.com)"),
-		sup("spec.rules[].http.paths[].path"),
-		oneOf(sup("spec.rules[].http.paths[].pathType", "Exact, Prefix, ImplementationSpecific (as Prefix)"), "Exact", "Prefix", "ImplementationSpecific"),
-		tree(sup("spec.rules[].http.paths[].backend.service")),
-		tree(ref("spec.rules[].http.paths[].backend.resource", "resource backends are not supported: use a service backend")),
-	),
-	"NetworkPolicy": kindGroup("NetworkPolicy", nil,
-		tree(sup("spec.podSelector", selectorNote)),
-		tree(sup("spec.ingress", "from: podSelector, namespaceSelector, ipBlock with except; ports by number, name and range")),
-		tree(sup("spec.egress", "to: podSelector, namespaceSelector, ipBlock with except; ports by number, name and range")),
-		sup("spec.policyTypes"),
-	),
-	"ResourceQuota": kindGroup("ResourceQuota", nil,
-		tree(sup("spec.hard", "enforced when the reconciler creates pods")),
-		FieldRule{Path: "spec.scopes", Level: Supported, Note: "Terminating, NotTerminating, BestEffort, NotBestEffort", Check: func(v any) (Level, string) {
-			for _, s := range asList(v) {
-				switch s {
-				case "Terminating", "NotTerminating", "BestEffort", "NotBestEffort":
-				default:
-					return Refused, fmt.Sprintf("quota scope %v is not supported: shoal supports Terminating, NotTerminating, BestEffort and NotBestEffort", s)
+				return Supported, ""
+			}},
+			oneOf(sup("spec.ipFamilyPolicy", "SingleStack, PreferDualStack (one IPv4 address)"), "SingleStack", "PreferDualStack"),
+			sup("spec.allocateLoadBalancerNodePorts"),
+			ref("spec.loadBalancerClass", "spec.loadBalancerClass is not supported: shoal's own load balancer serves every LoadBalancer service"),
+			oneOf(sup("spec.internalTrafficPolicy", "Cluster, Local"), "Cluster", "Local"),
+			ign("spec.trafficDistribution", "shoal spreads connections across all ready endpoints"),
+		),
+		"Endpoints": kindGroup("Endpoints", nil,
+			sup("subsets[].addresses[].ip"),
+			sup("subsets[].addresses[].hostname"),
+			sup("subsets[].addresses[].nodeName"),
+			tree(ign("subsets[].addresses[].targetRef", "informational")),
+			sup("subsets[].notReadyAddresses[].ip"),
+			sup("subsets[].notReadyAddresses[].hostname"),
+			sup("subsets[].notReadyAddresses[].nodeName"),
+			tree(ign("subsets[].notReadyAddresses[].targetRef", "informational")),
+			sup("subsets[].ports[].name"),
+			sup("subsets[].ports[].port"),
+			oneOf(sup("subsets[].ports[].protocol", "TCP and UDP"), "TCP", "UDP"),
+			sup("subsets[].ports[].appProtocol", "informational"),
+		),
+		"ConfigMap": kindGroup("ConfigMap", nil,
+			tree(sup("data")),
+			tree(sup("binaryData")),
+			sup("immutable"),
+		),
+		"Secret": kindGroup("Secret", nil,
+			tree(sup("data", "base64 in the manifest; never logged, kept on tmpfs on nodes")),
+			tree(sup("stringData", "merged into data, as in Kubernetes")),
+			sup("type"),
+			sup("immutable"),
+		),
+		"PersistentVolume": kindGroup("PersistentVolume", nil, append([]FieldRule{
+			tree(sup("spec.capacity")),
+			sup("spec.accessModes", "ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod"),
+			oneOf(sup("spec.persistentVolumeReclaimPolicy", "Retain, Delete (Recycle is deprecated in Kubernetes and not supported)"), "Retain", "Delete"),
+			sup("spec.storageClassName"),
+			sup("spec.mountOptions", "for nfs"),
+			oneOf(sup("spec.volumeMode", "Filesystem only"), "Filesystem"),
+			tree(sup("spec.nodeAffinity", "pins local volumes to their node")),
+			tree(sup("spec.claimRef", "pre-binds the volume to a claim")),
+			tree(sup("spec.hostPath")),
+			tree(sup("spec.local", "a directory on the node that nodeAffinity names")),
+			tree(sup("spec.nfs")),
+			ref("spec.volumeAttributesClassName", "volumeAttributesClassName is not supported"),
+		}, pvRefusedSources...)...),
+		"PersistentVolumeClaim": kindGroup("PersistentVolumeClaim", nil,
+			sup("spec.accessModes"),
+			tree(sup("spec.selector", selectorNote)),
+			tree(sup("spec.resources.requests", "storage")),
+			tree(ign("spec.resources.limits", "volumes are not capped")),
+			sup("spec.volumeName", "binds to that PersistentVolume"),
+			sup("spec.storageClassName"),
+			oneOf(sup("spec.volumeMode", "Filesystem only"), "Filesystem"),
+			tree(ref("spec.dataSource", "spec.dataSource is not supported: shoal cannot clone or restore volumes")),
+			tree(ref("spec.dataSourceRef", "spec.dataSourceRef is not supported: shoal cannot clone or restore volumes")),
+			ref("spec.volumeAttributesClassName", "volumeAttributesClassName is not supported"),
+		),
+		"StorageClass": kindGroup("StorageClass", nil,
+			oneOf(sup("provisioner", LocalPathProvisioner+" (directories on the pod's node) or kubernetes.io/no-provisioner (static volumes only): no other provisioner runs on shoal nodes"),
+				LocalPathProvisioner, "kubernetes.io/no-provisioner"),
+			tree(sup("parameters", "for "+LocalPathProvisioner+": basePath")),
+			oneOf(sup("reclaimPolicy", "Retain, Delete"), "Retain", "Delete"),
+			sup("mountOptions"),
+			ign("allowVolumeExpansion", "directory-backed volumes are not capped, so there is nothing to expand"),
+			oneOf(sup("volumeBindingMode", "Immediate, WaitForFirstConsumer"), "Immediate", "WaitForFirstConsumer"),
+			tree(ign("allowedTopologies", "local-path volumes are created on the node of the pod that uses them")),
+		),
+		"Ingress": kindGroup("Ingress", nil,
+			sup("spec.ingressClassName", "shoal's ingress serves every class"),
+			tree(sup("spec.defaultBackend.service")),
+			tree(ref("spec.defaultBackend.resource", "resource backends are not supported: use a service backend")),
+			tree(sup("spec.tls", "certificates from Secrets of type kubernetes.io/tls, chosen by SNI")),
+			sup("spec.rules[].host", "exact or wildcard (*.example.com)"),
+			sup("spec.rules[].http.paths[].path"),
+			oneOf(sup("spec.rules[].http.paths[].pathType", "Exact, Prefix, ImplementationSpecific (as Prefix)"), "Exact", "Prefix", "ImplementationSpecific"),
+			tree(sup("spec.rules[].http.paths[].backend.service")),
+			tree(ref("spec.rules[].http.paths[].backend.resource", "resource backends are not supported: use a service backend")),
+		),
+		"NetworkPolicy": kindGroup("NetworkPolicy", nil,
+			tree(sup("spec.podSelector", selectorNote)),
+			tree(sup("spec.ingress", "from: podSelector, namespaceSelector, ipBlock with except; ports by number, name and range")),
+			tree(sup("spec.egress", "to: podSelector, namespaceSelector, ipBlock with except; ports by number, name and range")),
+			sup("spec.policyTypes"),
+		),
+		"ResourceQuota": kindGroup("ResourceQuota", nil,
+			tree(sup("spec.hard", "enforced when the reconciler creates pods")),
+			FieldRule{Path: "spec.scopes", Level: Supported, Note: "Terminating, NotTerminating, BestEffort, NotBestEffort", Check: func(v any) (Level, string) {
+				for _, s := range asList(v) {
+					switch s {
+					case "Terminating", "NotTerminating", "BestEffort", "NotBestEffort":
+					default:
+						return Refused, fmt.Sprintf("quota scope %v is not supported: shoal supports Terminating, NotTerminating, BestEffort and NotBestEffort", s)
+					}
 				}
-			}
-			return Supported, ""
-		}},
-		tree(ref("spec.scopeSelector", "spec.scopeSelector is not supported: use spec.scopes")),
-	),
-	"LimitRange": kindGroup("LimitRange", nil,
-		oneOf(sup("spec.limits[].type", "Container, Pod, PersistentVolumeClaim"), "Container", "Pod", "PersistentVolumeClaim"),
-		tree(sup("spec.limits[].max")),
-		tree(sup("spec.limits[].min")),
-		tree(sup("spec.limits[].default")),
-		tree(sup("spec.limits[].defaultRequest")),
-		tree(sup("spec.limits[].maxLimitRequestRatio")),
-	),
-	"ServiceAccount": kindGroup("ServiceAccount", nil,
-		tree(sup("imagePullSecrets", "added to the pods that run as this account, as in Kubernetes")),
-		tree(ign("secrets", "shoal mounts no service account tokens")),
-		ign("automountServiceAccountToken", "shoal mounts no service account tokens"),
-	),
+				return Supported, ""
+			}},
+			tree(ref("spec.scopeSelector", "spec.scopeSelector is not supported: use spec.scopes")),
+		),
+		"LimitRange": kindGroup("LimitRange", nil,
+			oneOf(sup("spec.limits[].type", "Container, Pod, PersistentVolumeClaim"), "Container", "Pod", "PersistentVolumeClaim"),
+			tree(sup("spec.limits[].max")),
+			tree(sup("spec.limits[].min")),
+			tree(sup("spec.limits[].default")),
+			tree(sup("spec.limits[].defaultRequest")),
+			tree(sup("spec.limits[].maxLimitRequestRatio")),
+		),
+		"ServiceAccount": kindGroup("ServiceAccount", nil,
+			tree(sup("imagePullSecrets", "added to the pods that run as this account, as in Kubernetes")),
+			tree(ign("secrets", "shoal mounts no service account tokens")),
+			ign("automountServiceAccountToken", "shoal mounts no service account tokens"),
+		),
+	}
 }
 
 // LocalPathProvisioner is the name of shoal's own dynamic provisioner: it

@@ -83,6 +83,7 @@ func (g *ruleGroup) uncoveredAt(ft reflect.Type, p string, used map[*ruleGroup]m
 // fields, then the shared groups (metadata, pod template, pod spec, job
 // spec). docs/SUPPORT.md carries it between generated-section markers.
 func supportMarkdown() string {
+	loadSupport()
 	var b strings.Builder
 	b.WriteString("## Kinds\n\n| kind | apiVersion | older versions read and converted (with a warning) |\n|---|---|---|\n")
 	for _, k := range kinds {

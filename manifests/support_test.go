@@ -15,6 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files (docs/SUPPORT.md's
 // k8s.io/api types: every field of every supported kind is classified, and
 // every rule names a field that exists.
 func TestSupportRulesCoverEveryField(t *testing.T) {
+	loadSupport()
 	used := map[*ruleGroup]map[string]bool{}
 	reported := map[string]bool{}
 	for _, k := range kinds {
