@@ -159,36 +159,30 @@ func validateTemplateLabelsAndAnnotations(meta *metav1.ObjectMeta, fldPath *fiel
 
 // validateNameWith reports each reason nameFn gives for name at fldPath.
 func validateNameWith(nameFn nameFunc, name string, fldPath *field.Path) field.ErrorList {
-	var allErrs field.ErrorList
-	for _, msg := range nameFn(name, false) {
-		allErrs = append(allErrs, field.Invalid(fldPath, name, msg))
-	}
-	return allErrs
+	return invalidFor(fldPath, name, nameFn(name, false))
 }
 
 // validateDNS1123Label requires value to be a DNS-1123 label.
 func validateDNS1123Label(value string, fldPath *field.Path) field.ErrorList {
-	var allErrs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(value) {
-		allErrs = append(allErrs, field.Invalid(fldPath, value, msg))
-	}
-	return allErrs
+	return invalidFor(fldPath, value, validation.IsDNS1123Label(value))
 }
 
 // validateDNS1123Subdomain requires value to be a DNS-1123 subdomain.
 func validateDNS1123Subdomain(value string, fldPath *field.Path) field.ErrorList {
-	var allErrs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(value) {
-		allErrs = append(allErrs, field.Invalid(fldPath, value, msg))
-	}
-	return allErrs
+	return invalidFor(fldPath, value, validation.IsDNS1123Subdomain(value))
 }
 
 // validateQualifiedName requires value to be a qualified name (an optional
 // DNS-subdomain prefix and "/", then a name of at most 63 characters).
 func validateQualifiedName(value string, fldPath *field.Path) field.ErrorList {
+	return invalidFor(fldPath, value, validation.IsQualifiedName(value))
+}
+
+// invalidFor turns each reason a checker gives into an Invalid error for
+// value at fldPath.
+func invalidFor(fldPath *field.Path, value string, reasons []string) field.ErrorList {
 	var allErrs field.ErrorList
-	for _, msg := range validation.IsQualifiedName(value) {
+	for _, msg := range reasons {
 		allErrs = append(allErrs, field.Invalid(fldPath, value, msg))
 	}
 	return allErrs
