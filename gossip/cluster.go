@@ -33,6 +33,8 @@ type Cluster struct {
 	shutdown bool
 	lead     Leadership
 	watchers map[chan Leadership]struct{}
+	// leaderChanges counts the changes of lead.Term (for the metrics).
+	leaderChanges uint64
 }
 
 // New starts a member: it binds the gossip port, loads the ledger file if
@@ -284,6 +286,9 @@ func (c *Cluster) electLocked() {
 		return
 	}
 	c.log.Info("leader changed", "leader", l.Leader.Name, "term", l.Term, "self", l.Self, "previous", c.lead.Term)
+	if l.Term != c.lead.Term {
+		c.leaderChanges++
+	}
 	c.lead = l
 	for ch := range c.watchers {
 		sendLatest(ch, l)

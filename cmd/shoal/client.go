@@ -14,7 +14,7 @@ import (
 const defaultServer = "127.0.0.1:7947"
 
 // clientCommands are the command-line client's verbs (get, describe, logs,
-// exec), which talk to a node's HTTP API.
+// exec, status), which talk to a node's HTTP API.
 func clientCommands() []*cobra.Command {
 	return newClientCommands(time.Now, time.Local)
 }
@@ -27,6 +27,7 @@ func newClientCommands(now func() time.Time, loc *time.Location) []*cobra.Comman
 		newDescribeCommand(now, loc),
 		newLogsCommand(),
 		newExecCommand(),
+		newStatusCommand(now),
 	}
 }
 

@@ -18,22 +18,32 @@ import (
 func newDescribeCommand(now func() time.Time, loc *time.Location) *cobra.Command {
 	var o connectOptions
 	cmd := &cobra.Command{
-		Use:   "describe pod [NAME...]",
+		Use:   "describe pod|node [NAME...]",
 		Short: "Show a pod in detail: containers, their states and exit codes, conditions, volumes",
 		Long: `Describe shows pods in detail, as kubectl describe does: where each runs,
 its labels, each container's image, state and last state (with reasons and
 exit codes), readiness and restart count, the pod's conditions and volumes.
-Without names it describes every pod of the namespace.`,
+Without names it describes every pod of the namespace.
+
+describe node shows a node of the cluster: its conditions, addresses,
+capacity and system, and the pods on it with what they request.`,
 		Example: `  shoal describe pod web-7d4b9c-x2x9k
-  shoal describe pods -n shop`,
+  shoal describe pods -n shop
+  shoal describe node node1`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 0 {
-				return []string{"pod"}, cobra.ShellCompDirectiveNoFileComp
+				return []string{"pod", "node"}, cobra.ShellCompDirectiveNoFileComp
+			}
+			if isNodeCommandLine(args) {
+				return o.completeNodes(cmd.Context())
 			}
 			return o.completePods(cmd.Context(), nil)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isNodeCommandLine(args) {
+				return describeNodes(cmd, &o, args, now(), loc)
+			}
 			names, err := podNames("describe", args)
 			if err != nil {
 				return err

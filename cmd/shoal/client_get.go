@@ -27,26 +27,36 @@ var podResourceNames = []string{"pods", "pod", "po"}
 func newGetCommand(now func() time.Time) *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get pods [NAME...]",
-		Short: "List pods, or show some by name",
+		Use:   "get pods|nodes [NAME...]",
+		Short: "List pods or nodes, or show some by name",
 		Long: `Get lists the pods of a namespace (-A: of every namespace) as kubectl does,
 from the node API --server names. With names it shows those pods only.
 
 Output formats: the default table (NAME READY STATUS RESTARTS AGE), wide
-(adds IP and NODE), yaml, json, and name (pod/NAME).`,
+(adds IP and NODE), yaml, json, and name (pod/NAME).
+
+get nodes lists the nodes of the cluster the node belongs to (NAME STATUS
+ROLES AGE VERSION; wide adds addresses, OS image, kernel and runtime).`,
 		Example: `  shoal get pods
   shoal get pods -A -o wide
   shoal get pod web-7d4b9c-x2x9k -o yaml
-  shoal get po -n shop -o name`,
+  shoal get po -n shop -o name
+  shoal get nodes -o wide`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 0 {
-				return []string{"pods"}, cobra.ShellCompDirectiveNoFileComp
+				return []string{"pods", "nodes"}, cobra.ShellCompDirectiveNoFileComp
+			}
+			if isNodeCommandLine(args) {
+				return o.completeNodes(cmd.Context())
 			}
 			names, dir := o.completePods(cmd.Context(), nil)
 			return names, dir
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isNodeCommandLine(args) {
+				return o.getNodes(cmd, args, now())
+			}
 			names, err := podNames("get", args)
 			if err != nil {
 				return err
@@ -133,7 +143,7 @@ func podNames(verb string, args []string) ([]string, error) {
 		return false
 	}
 	unknown := func(s string) error {
-		return fmt.Errorf("shoal %s: unknown resource type %q: the node API serves pods only (pods, pod or po)", verb, s)
+		return fmt.Errorf("shoal %s: unknown resource type %q: the node API serves pods (pods, pod or po) and nodes (nodes, node or no)", verb, s)
 	}
 	if !strings.Contains(args[0], "/") {
 		if !isPods(args[0]) {

@@ -89,6 +89,7 @@ server and no etcd; nodes find each other by gossip.`,
 	root.AddCommand(
 		newValidateCommand(),
 		newUpCommand(),
+		newAgentCommand(),
 		newDownCommand(),
 		newImageCommand(),
 		newTestenvCommand(),

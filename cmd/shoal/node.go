@@ -32,13 +32,19 @@ import (
 // the data folder so that `shoal down` and `shoal image` find the same
 // node.
 type nodeConfig struct {
-	DataDir      string            `json:"dataDir"`
-	Manifests    string            `json:"manifests"`
-	Listen       string            `json:"listen"`
-	NodeName     string            `json:"nodeName"`
-	PodCIDR      string            `json:"podCIDR"`
-	ClusterCIDR  string            `json:"clusterCIDR"`
-	Bridge       string            `json:"bridge"`
+	DataDir     string `json:"dataDir"`
+	Manifests   string `json:"manifests"`
+	Listen      string `json:"listen"`
+	NodeName    string `json:"nodeName"`
+	PodCIDR     string `json:"podCIDR"`
+	ClusterCIDR string `json:"clusterCIDR"`
+	Bridge      string `json:"bridge"`
+	// CgroupParent is where the pods' cgroups live ("" means
+	// /shoal/NodeName).
+	CgroupParent string `json:"cgroupParent,omitempty"`
+	// NodeIP is the node's address reported as the pods' hostIP (""
+	// means the pod bridge's address).
+	NodeIP       string            `json:"nodeIP,omitempty"`
 	Mirrors      map[string]string `json:"mirrors,omitempty"`
 	Insecure     []string          `json:"insecure,omitempty"`
 	InitBinary   string            `json:"initBinary,omitempty"`
@@ -67,7 +73,15 @@ func defaultNodeConfig() nodeConfig {
 	}
 }
 
-func (c nodeConfig) path() string    { return filepath.Join(c.DataDir, "node.json") }
+func (c nodeConfig) path() string { return filepath.Join(c.DataDir, "node.json") }
+
+// cgroupParent is the configured cgroup parent, or /shoal/NodeName.
+func (c nodeConfig) cgroupParent() string {
+	if c.CgroupParent != "" {
+		return c.CgroupParent
+	}
+	return "/shoal/" + c.NodeName
+}
 func (c nodeConfig) pidFile() string { return filepath.Join(c.DataDir, "shoal.pid") }
 
 // save writes the configuration for later commands.
@@ -137,7 +151,7 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 	}
 	p.rt, err = runtime.New(runtime.Config{
 		Root:         filepath.Join(cfg.DataDir, "runtime"),
-		CgroupParent: "/shoal/" + cfg.NodeName,
+		CgroupParent: cfg.cgroupParent(),
 		InitBinary:   initBin,
 		Logger:       log,
 	})
@@ -149,9 +163,13 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 	if p.net, err = podnet.New(nc); err != nil {
 		return nil, err
 	}
+	nodeIP := cfg.NodeIP
+	if nodeIP == "" {
+		nodeIP = p.net.Gateway().String()
+	}
 	p.mgr, err = pods.NewManager(pods.Config{
 		NodeName:     cfg.NodeName,
-		NodeIP:       p.net.Gateway().String(),
+		NodeIP:       nodeIP,
 		DataDir:      filepath.Join(cfg.DataDir, "agent"),
 		PodPidsLimit: cfg.PodPidsLimit,
 		Logger:       log,

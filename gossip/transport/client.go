@@ -181,6 +181,22 @@ func (c *Client) FetchState(ctx context.Context, nodeAPIAddr string) (NodeState,
 	return st, true, nil
 }
 
+// FetchStatus asks the node at nodeAPIAddr for its current status (GET
+// /v1/status, served when StatusServerConfig.Local is set), with the same
+// retry contract as PushState; a node still starting answers 503, which is
+// retried.
+func (c *Client) FetchStatus(ctx context.Context, nodeAPIAddr string) (NodeStatus, error) {
+	resp, err := c.do(ctx, "fetch status", http.MethodGet, nodeAPIAddr, StatusPath, nil)
+	if err != nil {
+		return NodeStatus{}, err
+	}
+	var st NodeStatus
+	if err := json.Unmarshal(resp, &st); err != nil {
+		return NodeStatus{}, fmt.Errorf("transport: fetch status from %s: %w", nodeAPIAddr, err)
+	}
+	return st, nil
+}
+
 func (c *Client) url(addr, path string) string {
 	if strings.Contains(addr, "://") {
 		return strings.TrimSuffix(addr, "/") + path

@@ -206,3 +206,37 @@ func TestTLS(t *testing.T) {
 		t.Fatal("Serve did not return after ctx was cancelled")
 	}
 }
+
+func TestFetchStatus(t *testing.T) {
+	var starting atomic.Bool
+	starting.Store(true)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ss, err := NewStatusServer(StatusServerConfig{
+		ClusterKey: testKey, Logger: testLogger(),
+		Report: func(NodeStatus) {},
+		Local: func() (NodeStatus, bool) {
+			if starting.Swap(false) {
+				return NodeStatus{}, false // the first call: still starting, retried
+			}
+			node := &corev1.Node{}
+			node.Name = "n1"
+			node.Spec.PodCIDR = "10.244.1.0/24"
+			return NodeStatus{Node: "n1", Term: termA, Generation: 3, Pods: []corev1.Pod{testPod(0)}, NodeInfo: node, Time: now}, true
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := newServer(t, ss)
+	st, err := newClient(t, nil).FetchStatus(t.Context(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Node != "n1" || st.Term != termA || st.Generation != 3 || len(st.Pods) != 1 ||
+		st.NodeInfo == nil || st.NodeInfo.Spec.PodCIDR != "10.244.1.0/24" || !st.Time.Equal(now) {
+		t.Fatalf("FetchStatus = %+v", st)
+	}
+	if _, err := newClient(t, func(c *ClientConfig) { c.ClusterKey = otherKey }).FetchStatus(t.Context(), addr); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("fetch with another key = %v, want ErrUnauthorized", err)
+	}
+}

@@ -41,6 +41,10 @@ type NodeStatus struct {
 	Generation uint64      `json:"generation"`
 	// Pods are the node's pods with their status.
 	Pods []corev1.Pod `json:"pods,omitempty"`
+	// NodeInfo is the node's own record as a Kubernetes Node: its labels,
+	// capacity, allocatable, pod CIDR, addresses, system info and
+	// conditions. Nil from a node that does not send it.
+	NodeInfo *corev1.Node `json:"nodeInfo,omitempty"`
 	// Time is when the node took this status, by its own clock.
 	Time time.Time `json:"time"`
 }

@@ -18,6 +18,12 @@ type StatusServerConfig struct {
 	// concurrently, out of order and more than once (retries, replays
 	// within MaxSkew); order them by NodeStatus.Time or Generation.
 	Report func(NodeStatus)
+	// Local, if set, returns this node's own current status for GET
+	// /v1/status (Client.FetchStatus), so that a new leader can gather
+	// every node's actual pods before it acts instead of waiting for their
+	// reports; false answers 503 (the node is still starting). It is called
+	// on the request's goroutine and must not block for long.
+	Local func() (NodeStatus, bool)
 	// MaxSkew bounds the request timestamps (default DefaultMaxSkew).
 	MaxSkew time.Duration
 	// MaxBodyBytes bounds a request body (default 64 MiB).
@@ -28,8 +34,10 @@ type StatusServerConfig struct {
 	Logger *slog.Logger
 }
 
-// StatusServer is the leader's http.Handler for POST /v1/status. It
-// answers 204 once Report has returned.
+// StatusServer is the http.Handler every node serves for POST /v1/status
+// (reports, which matter on the leader) and, with Local set, GET
+// /v1/status (this node's own status). POST answers 204 once Report has
+// returned.
 type StatusServer struct {
 	cfg     StatusServerConfig
 	signer  *Signer
@@ -52,10 +60,25 @@ func NewStatusServer(cfg StatusServerConfig) (*StatusServer, error) {
 		ss.maxBody = defaultMaxBody
 	}
 	ss.mux.HandleFunc("POST "+StatusPath, ss.post)
+	if cfg.Local != nil {
+		ss.mux.HandleFunc("GET "+StatusPath, ss.get)
+	}
 	return ss, nil
 }
 
-// ServeHTTP serves POST /v1/status; other paths get 404, other methods 405.
+func (s *StatusServer) get(w http.ResponseWriter, r *http.Request) {
+	if _, ok := readSigned(w, r, s.signer, s.maxBody, s.log); !ok {
+		return
+	}
+	st, ok := s.cfg.Local()
+	if !ok {
+		http.Error(w, "this node is still starting", http.StatusServiceUnavailable)
+		return
+	}
+	writeJSON(w, st)
+}
+
+// ServeHTTP serves /v1/status; other paths get 404, other methods 405.
 func (s *StatusServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *StatusServer) post(w http.ResponseWriter, r *http.Request) {

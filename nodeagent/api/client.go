@@ -28,13 +28,18 @@ type ClientOptions struct {
 	// http.DefaultTransport that never uses a proxy (a node's API is
 	// reached directly).
 	Transport http.RoundTripper
+	// NodeScope adds scope=node to every pods, log and exec request: the
+	// server answers from its own pods only (see ScopeNode). A node that
+	// forwards a request to another sets it.
+	NodeScope bool
 }
 
 // Client talks to one node's API. It is safe for concurrent use.
 type Client struct {
-	base  string // scheme://host:port, no trailing slash
-	token string
-	hc    *http.Client
+	base      string // scheme://host:port, no trailing slash
+	token     string
+	nodeScope bool
+	hc        *http.Client
 }
 
 // NewClient returns a client of the node API at server: "host:port",
@@ -69,7 +74,7 @@ func NewClient(server string, opts ClientOptions) (*Client, error) {
 		t.Proxy = nil
 		rt = t
 	}
-	return &Client{base: u.Scheme + "://" + host, token: opts.Token, hc: &http.Client{Transport: rt}}, nil
+	return &Client{base: u.Scheme + "://" + host, token: opts.Token, nodeScope: opts.NodeScope, hc: &http.Client{Transport: rt}}, nil
 }
 
 // Server returns the base URL the client talks to.
@@ -82,7 +87,7 @@ func (c *Client) ListPods(ctx context.Context, namespace string) ([]corev1.Pod, 
 		path = "/api/v1/namespaces/" + url.PathEscape(namespace) + "/pods"
 	}
 	var list corev1.PodList
-	if err := c.getJSON(ctx, path, &list); err != nil {
+	if err := c.getJSON(ctx, c.podURL(path, nil), &list); err != nil {
 		return nil, err
 	}
 	return list.Items, nil
@@ -91,7 +96,7 @@ func (c *Client) ListPods(ctx context.Context, namespace string) ([]corev1.Pod, 
 // GetPod returns one pod; an error wraps ErrNotFound when there is none.
 func (c *Client) GetPod(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
 	var pod corev1.Pod
-	if err := c.getJSON(ctx, podPath(namespace, name), &pod); err != nil {
+	if err := c.getJSON(ctx, c.podURL(podPath(namespace, name), nil), &pod); err != nil {
 		return nil, err
 	}
 	return &pod, nil
@@ -116,7 +121,7 @@ func (c *Client) Logs(ctx context.Context, namespace, name string, opts LogOptio
 		// Whole seconds, rounded up: never fewer lines than asked for.
 		q.Set("sinceSeconds", strconv.FormatInt(int64((opts.Since+999_999_999)/1_000_000_000), 10))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+podPath(namespace, name)+"/log?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+c.podURL(podPath(namespace, name)+"/log", q), nil)
 	if err != nil {
 		return err
 	}
@@ -145,6 +150,21 @@ func setBool(q url.Values, name string, v bool) {
 
 func podPath(namespace, name string) string {
 	return "/api/v1/namespaces/" + url.PathEscape(namespace) + "/pods/" + url.PathEscape(name)
+}
+
+// podURL is path with the query q (nil: none), plus scope=node when the
+// client is node-scoped.
+func (c *Client) podURL(path string, q url.Values) string {
+	if c.nodeScope {
+		if q == nil {
+			q = url.Values{}
+		}
+		q.Set(ScopeParam, ScopeNode)
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
 func (c *Client) getJSON(ctx context.Context, path string, v any) error {

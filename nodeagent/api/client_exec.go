@@ -36,7 +36,7 @@ func (c *Client) Exec(ctx context.Context, namespace, name string, opts ExecOpti
 	q["command"] = opts.Command
 	setBool(q, "stdin", opts.Stdin != nil)
 	setBool(q, "tty", opts.TTY)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+podPath(namespace, name)+"/exec?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+c.podURL(podPath(namespace, name)+"/exec", q), nil)
 	if err != nil {
 		return -1, err
 	}

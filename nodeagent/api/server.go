@@ -20,6 +20,9 @@ type ServerOptions struct {
 	// Token, when not empty, is the bearer token every request must carry
 	// ("Authorization: Bearer TOKEN"); others are answered 401.
 	Token string
+	// Cluster, when not nil, serves the cluster routes (nodes, status);
+	// without it they answer 404: the node belongs to no cluster.
+	Cluster ClusterService
 }
 
 // NewServer returns the HTTP API of a node, serving svc:
@@ -29,6 +32,16 @@ type ServerOptions struct {
 //	GET  /api/v1/namespaces/{ns}/pods/{name}            Pod
 //	GET  /api/v1/namespaces/{ns}/pods/{name}/log        the container log as text/plain
 //	POST /api/v1/namespaces/{ns}/pods/{name}/exec       upgrades to the exec protocol (see ExecProtocol)
+//	GET  /api/v1/nodes                                  NodeList of the cluster (opts.Cluster)
+//	GET  /api/v1/nodes/{name}                           Node
+//	GET  /api/v1/status                                 ClusterStatus
+//
+// The cluster routes are served from opts.Cluster; a node without one
+// answers them 404, saying that it belongs to no cluster.
+//
+// Any request may carry scope=node in its query (see ScopeNode): svc then
+// finds NodeScope(ctx) true and must answer from this node's own pods. Any
+// other scope is a bad request.
 //
 // Objects are JSON with kind and apiVersion set. Errors are an Error as
 // JSON with its status code: 404 for errors wrapping ErrNotFound, 400 for a
@@ -50,20 +63,23 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &server{svc: svc, log: log.With("component", "api"), token: opts.Token}
+	s := &server{svc: svc, cluster: opts.Cluster, log: log.With("component", "api"), token: opts.Token}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/pods", s.listPods)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/pods", s.listPods)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}", s.getPod)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}/log", s.podLog)
 	mux.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/exec", s.exec)
+	mux.HandleFunc("GET /api/v1/nodes", s.listNodes)
+	mux.HandleFunc("GET /api/v1/nodes/{name}", s.getNode)
+	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &Error{
 			Message: fmt.Sprintf("no such API: %s %s", r.Method, r.URL.Path),
 			Reason:  ReasonNotFound, Code: http.StatusNotFound,
 		})
 	})
-	return s.authenticate(mux)
+	return s.authenticate(s.scope(mux))
 }
 
 // TrailerError is the trailer of a log response that carries an error met
@@ -71,9 +87,10 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 const TrailerError = "Shoal-Error"
 
 type server struct {
-	svc   PodService
-	log   *slog.Logger
-	token string
+	svc     PodService
+	cluster ClusterService // nil: no cluster
+	log     *slog.Logger
+	token   string
 }
 
 // authenticate answers 401 to requests without the server's token.

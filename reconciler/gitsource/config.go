@@ -56,6 +56,10 @@ type Config struct {
 	// Logger receives the Source's logs, with component="gitsource".
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// Observe, if set, is called by Run after every sync with how long it
+	// took and its error (nil for success, including "unchanged"), for
+	// metrics. It must not block.
+	Observe func(d time.Duration, err error)
 }
 
 // DefaultConfig returns a Config for url with branch "main", the whole

@@ -38,9 +38,13 @@ func (s *Source) Run(ctx context.Context, apply func(Revision, *manifests.Set), 
 	var applied string
 	wait := s.cfg.PollInterval
 	for {
+		began := time.Now()
 		res, err := s.SyncResult(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if s.cfg.Observe != nil {
+			s.cfg.Observe(time.Since(began), err)
 		}
 		switch {
 		case err == nil:

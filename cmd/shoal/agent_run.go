@@ -1,0 +1,336 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/gossip/transport"
+	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/nodeagent/api"
+	"github.com/shoal-run/shoal/reconciler"
+	"github.com/shoal-run/shoal/reconciler/gitsource"
+)
+
+// agent is a running cluster node: gossip, the transport endpoints, the
+// reconciler it runs while elected, and its pods once it has a pod CIDR.
+type agent struct {
+	cfg     agentConfig
+	r       *resolved
+	log     *slog.Logger
+	started time.Time
+
+	cluster  *gossip.Cluster
+	statuses *reconciler.Statuses
+	rec      *reconciler.Reconciler
+	src      *gitsource.Source // nil without --repo
+	tclient  *transport.Client
+	recv     *transport.Receiver
+	states   chan transport.NodeState // latest accepted state, handed to the pod loop
+	metrics  *reconciler.Metrics
+
+	mu       sync.Mutex
+	parts    *nodeParts // nil until the node has its pod CIDR
+	restored atomic.Bool
+	podCIDR  string
+	peers    map[string]*api.Client
+	records  map[string]corev1.Node // last record fetched of each member
+}
+
+// runAgent runs a cluster node until ctx ends, then leaves the cluster and
+// lets go of its pods (they keep running for the next start).
+func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
+	if os.Geteuid() != 0 {
+		return errors.New("a shoal node runs containers and must run as root")
+	}
+	r, err := cfg.resolve()
+	if err != nil {
+		return err
+	}
+	log = log.With("node", cfg.Name)
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	nc := cfg.nodeConfigOf("")
+	if pid, alive := runningPID(nc); alive {
+		return fmt.Errorf("a shoal node already runs on %s (pid %d): stop it first", cfg.DataDir, pid)
+	}
+	// Containers whose parent agent died are re-parented here.
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+	ln, err := net.Listen("tcp", r.apiListen)
+	if err != nil {
+		return fmt.Errorf("--api %s: %w", r.apiListen, err)
+	}
+	defer ln.Close()
+	a := &agent{
+		cfg: cfg, r: r, log: log, started: time.Now(),
+		statuses: reconciler.NewStatuses(),
+		states:   make(chan transport.NodeState, 1),
+		metrics:  reconciler.NewMetrics(),
+		peers:    map[string]*api.Client{},
+		records:  map[string]corev1.Node{},
+	}
+	if a.tclient, err = transport.NewClient(transport.ClientConfig{ClusterKey: r.key, Logger: log}); err != nil {
+		return err
+	}
+	if cfg.Repo != "" {
+		if a.src, err = a.gitSource(); err != nil {
+			return err
+		}
+	}
+	a.cluster, err = gossip.New(cfg.gossipConfig(r, log))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := a.cluster.Leave(2 * time.Second); err != nil {
+			log.Warn("leaving the cluster", "err", err)
+		}
+		_ = a.cluster.Shutdown()
+	}()
+	a.recv, err = transport.NewReceiver(transport.ReceiverConfig{
+		ClusterKey: r.key,
+		StateFile:  filepath.Join(cfg.DataDir, "desired.json"),
+		Leader:     transport.LeaderOf(a.cluster),
+		Apply:      a.handOff,
+		Node:       cfg.Name,
+		Logger:     log,
+	})
+	if err != nil {
+		return err
+	}
+	statusSrv, err := transport.NewStatusServer(transport.StatusServerConfig{
+		ClusterKey: r.key, Report: a.statuses.Report, Local: a.localStatus, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	rc := reconciler.Config{
+		Cluster: a.cluster, Transport: a.tclient, Statuses: a.statuses,
+		ClusterCIDR: r.clusterCIDR, NodeLostAfter: cfg.NodeLostAfter,
+		Logger: log, Metrics: a.metrics,
+	}
+	if a.src != nil {
+		rc.Source = a.src
+	}
+	if a.rec, err = reconciler.New(rc); err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(transport.DesiredPath, a.recv)
+	mux.Handle(transport.StatusPath, statusSrv)
+	mux.Handle("/webhook", a.webhookHandler())
+	mux.Handle("/metrics", promhttp.HandlerFor(a.registry(), promhttp.HandlerOpts{}))
+	mux.Handle("/", api.NewServer(a, api.ServerOptions{Logger: log, Token: r.token, Cluster: a}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("node API", "error", err)
+		}
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := nc.save(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(nc.pidFile(), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(nc.pidFile())
+	log.Info("shoal agent running", "api", r.apiAdvertise, "gossip", r.advertise.String(),
+		"eligible", cfg.Reconciler, "repo", reconciler.RedactURL(cfg.Repo), "dataDir", cfg.DataDir)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = a.cluster.WhileLeader(ctx, a.rec.Lead) })
+	wg.Go(func() { a.report(ctx) })
+	err = a.runPods(ctx)
+	wg.Wait()
+	log.Info("shoal agent stopped; its pods keep running for the next start", "dataDir", cfg.DataDir)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// gitSource makes the Git source of the desired state.
+func (a *agent) gitSource() (*gitsource.Source, error) {
+	cfg := a.cfg
+	gc := gitsource.DefaultConfig(cfg.Repo)
+	gc.Branch, gc.Path = cfg.Branch, cfg.Path
+	gc.CacheDir = filepath.Join(cfg.DataDir, "git")
+	gc.PollInterval = cfg.GitPollInterval
+	gc.Logger = a.log
+	ref := "refs/heads/" + cfg.Branch
+	gc.Observe = func(d time.Duration, err error) { a.metrics.ObserveSync(ref, d, err) }
+	if cfg.RepoUser != "" || cfg.RepoPasswordFile != "" {
+		gc.Auth.Username = cfg.RepoUser
+		if cfg.RepoPasswordFile != "" {
+			pw, err := os.ReadFile(cfg.RepoPasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("--repo-password-file: %w", err)
+			}
+			gc.Auth.Password = string(trimSpace(pw))
+		}
+	}
+	s, err := gitsource.New(gc)
+	if err != nil {
+		return nil, fmt.Errorf("--repo: %w", err)
+	}
+	return s, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// registry holds the node's metrics: gossip, the reconciler, its pods, Go.
+func (a *agent) registry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(a.cluster, podsCollector{a})
+	reg.MustRegister(a.metrics.Collectors()...)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// podsCollector serves the pod manager's metrics once it exists.
+type podsCollector struct{ a *agent }
+
+func (c podsCollector) Describe(ch chan<- *prometheus.Desc) {
+	prometheus.DescribeByCollect(c, ch)
+}
+
+func (c podsCollector) Collect(ch chan<- prometheus.Metric) {
+	if p := c.a.nodeParts(); p != nil {
+		p.mgr.Collect(ch)
+	}
+}
+
+func (a *agent) nodeParts() *nodeParts {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.parts
+}
+
+// handOff is the Receiver's Apply: the latest state wins.
+func (a *agent) handOff(st transport.NodeState) {
+	for {
+		select {
+		case a.states <- st:
+			return
+		default:
+		}
+		select {
+		case <-a.states:
+		default:
+		}
+	}
+}
+
+// runPods waits for this node's pod CIDR in the ledger, starts its pod
+// network and manager, re-adopts its pods and applies each desired state
+// the leader sends, until ctx ends.
+func (a *agent) runPods(ctx context.Context) error {
+	ledger := a.cluster.Ledger()
+	watch := ledger.Watch(ctx, reconciler.PrefixPodCIDR)
+	var cidr string
+	for {
+		if c, ok := reconciler.PodCIDR(ledger, a.cfg.Name); ok {
+			cidr = c
+			break
+		}
+		a.log.Info("waiting for the leader to allocate this node's pod CIDR")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-watch:
+		}
+	}
+	nc := a.cfg.nodeConfigOf(cidr)
+	nc.NodeIP = a.r.advertise.Addr().String()
+	if err := nc.save(); err != nil {
+		return err
+	}
+	p, err := openNode(nc, a.log)
+	if err != nil {
+		return err
+	}
+	if err := p.net.Setup(); err != nil {
+		return fmt.Errorf("set up the pod network: %w", err)
+	}
+	if err := p.mgr.Restore(); err != nil {
+		a.log.Warn("some pods could not be re-adopted", "error", err)
+	}
+	a.mu.Lock()
+	a.parts, a.podCIDR = p, cidr
+	a.mu.Unlock()
+	a.restored.Store(true)
+	a.log.Info("pods ready", "podCIDR", cidr)
+	defer p.mgr.Shutdown()
+	if st, ok := a.recv.State(); ok {
+		a.apply(p, st)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case st := <-a.states:
+			a.apply(p, st)
+		}
+	}
+}
+
+// apply hands a desired state to the pod manager.
+func (a *agent) apply(p *nodeParts, st transport.NodeState) {
+	var objs []*manifests.Object
+	seen := map[manifests.Key]bool{}
+	for i := range st.Pods {
+		pod := &st.Pods[i]
+		k := manifests.Key{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name}
+		if !seen[k] {
+			seen[k] = true
+			objs = append(objs, &manifests.Object{Key: k, Obj: pod})
+		}
+	}
+	for i := range st.ConfigMaps {
+		cm := &st.ConfigMaps[i]
+		k := manifests.Key{Kind: "ConfigMap", Namespace: cm.Namespace, Name: cm.Name}
+		if !seen[k] {
+			seen[k] = true
+			objs = append(objs, &manifests.Object{Key: k, Obj: cm})
+		}
+	}
+	for i := range st.Secrets {
+		s := &st.Secrets[i]
+		k := manifests.Key{Kind: "Secret", Namespace: s.Namespace, Name: s.Name}
+		if !seen[k] {
+			seen[k] = true
+			objs = append(objs, &manifests.Object{Key: k, Obj: s})
+		}
+	}
+	a.log.Info("applying desired state", "term", st.Term, "generation", st.Generation, "pods", len(st.Pods))
+	p.mgr.Apply(manifests.NewSet(objs))
+}

@@ -1,0 +1,300 @@
+package reconciler
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/placement"
+)
+
+// NodeReport is what the leader knows of one node: gossip says whether it
+// is live, and the node's last status report gives its record and pods.
+type NodeReport struct {
+	Name string
+	// Live says gossip sees the member alive or suspect.
+	Live bool
+	// Info is the node's own record from its last report (labels,
+	// allocatable, conditions); nil before the first report.
+	Info *corev1.Node
+	// Pods are the pods the node last reported, with their status.
+	Pods []corev1.Pod
+	// LastSeen is the last time the node was seen live and ready.
+	LastSeen time.Time
+}
+
+// Input is everything Compute needs. Compute never modifies it.
+type Input struct {
+	// Desired is the last good commit's objects; nil when none has loaded
+	// in this term yet, in which case Compute only allocates pod CIDRs and
+	// the caller pushes nothing (nodes keep what they run).
+	Desired *manifests.Set
+	// Nodes are every node the leader knows of, live or not, with unique
+	// names.
+	Nodes []NodeReport
+	// Placements and PodCIDRs are the ledger's: pod -> node, node -> CIDR.
+	Placements map[types.NamespacedName]string
+	PodCIDRs   map[string]string
+	// ClusterCIDR is the range node pod CIDRs are cut from, NodeCIDRBits
+	// the prefix length of each (24 when zero).
+	ClusterCIDR  netip.Prefix
+	NodeCIDRBits int
+	Now          time.Time
+	// NodeLostAfter is how long a node may go unseen before its pods fail
+	// (placement.DefaultNodeLostAfter when zero).
+	NodeLostAfter time.Duration
+}
+
+// NodeContent is one node's full desired state: its pods (spec.nodeName
+// set) and only the ConfigMaps and Secrets they reference.
+type NodeContent struct {
+	Pods       []corev1.Pod
+	ConfigMaps []corev1.ConfigMap
+	Secrets    []corev1.Secret
+}
+
+// NodeSpec is what Node objects in the repository say of a node.
+type NodeSpec struct {
+	Labels        map[string]string `json:"labels,omitempty"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+	Unschedulable bool              `json:"unschedulable,omitempty"`
+}
+
+// Plan is what Compute decided. Every map is non-nil.
+type Plan struct {
+	// PodCIDRs are new pod CIDR allocations to record: node -> CIDR.
+	PodCIDRs map[string]string
+	// CIDRErrors are live nodes that got no pod CIDR, with why.
+	CIDRErrors map[string]string
+	// NodeSpecs are the Node objects of the repository, by node name.
+	NodeSpecs map[string]NodeSpec
+	// Nodes is the full desired state of every live node, when
+	// Input.Desired is set (empty otherwise: push nothing).
+	Nodes map[string]NodeContent
+	// Place, Remove, Pending and Failed are placement's (see
+	// placement.Plan).
+	Place   map[types.NamespacedName]string
+	Remove  []types.NamespacedName
+	Pending map[types.NamespacedName]string
+	Failed  map[types.NamespacedName]string
+}
+
+// Compute decides what every node runs. It is pure: no I/O, no clock but
+// Input.Now, and the same input gives the same plan.
+//
+// Node objects in the desired state add their labels to the node's own
+// (the repository wins on a conflict) and cordon it with
+// spec.unschedulable. A node is ready when it is live and its last report
+// has a Ready condition that is True. Bare pods are placed by
+// placement.Compute; each live node then gets its pods with the ConfigMaps
+// and Secrets they reference from its namespace (volumes, projected
+// sources, env, envFrom, imagePullSecrets).
+func Compute(in Input) Plan {
+	plan := Plan{
+		PodCIDRs:   map[string]string{},
+		CIDRErrors: map[string]string{},
+		NodeSpecs:  map[string]NodeSpec{},
+		Nodes:      map[string]NodeContent{},
+		Place:      map[types.NamespacedName]string{},
+		Pending:    map[types.NamespacedName]string{},
+		Failed:     map[types.NamespacedName]string{},
+	}
+	allocateCIDRs(in, &plan)
+	if in.Desired == nil {
+		return plan
+	}
+	for _, n := range manifests.Of[*corev1.Node](in.Desired) {
+		plan.NodeSpecs[n.Name] = NodeSpec{Labels: n.Labels, Annotations: n.Annotations, Unschedulable: n.Spec.Unschedulable}
+	}
+
+	pin := placement.Input{
+		Pods:          manifests.Of[*corev1.Pod](in.Desired),
+		Placements:    in.Placements,
+		Now:           in.Now,
+		NodeLostAfter: in.NodeLostAfter,
+	}
+	for _, n := range in.Nodes {
+		pn := placement.Node{Name: n.Name, LastSeen: n.LastSeen, Labels: map[string]string{}}
+		if n.Info != nil {
+			for k, v := range n.Info.Labels {
+				pn.Labels[k] = v
+			}
+			pn.Allocatable = n.Info.Status.Allocatable
+			pn.Unschedulable = n.Info.Spec.Unschedulable
+			pn.Ready = n.Live && nodeReady(n.Info)
+		}
+		if spec, ok := plan.NodeSpecs[n.Name]; ok {
+			for k, v := range spec.Labels {
+				pn.Labels[k] = v
+			}
+			pn.Unschedulable = pn.Unschedulable || spec.Unschedulable
+		}
+		pin.Nodes = append(pin.Nodes, pn)
+		for i := range n.Pods {
+			pin.Actual = append(pin.Actual, placement.Actual{Node: n.Name, Pod: &n.Pods[i]})
+		}
+	}
+	pp := placement.Compute(pin)
+	plan.Place, plan.Remove, plan.Pending, plan.Failed = pp.Place, pp.Remove, pp.Pending, pp.Failed
+
+	for _, n := range in.Nodes {
+		if !n.Live {
+			continue
+		}
+		var c NodeContent
+		cms, secrets := map[types.NamespacedName]bool{}, map[types.NamespacedName]bool{}
+		for _, p := range pp.PerNode[n.Name] {
+			c.Pods = append(c.Pods, *p)
+			refs(&p.Spec, func(kind, name string) {
+				key := types.NamespacedName{Namespace: p.Namespace, Name: name}
+				if kind == "ConfigMap" {
+					cms[key] = true
+				} else {
+					secrets[key] = true
+				}
+			})
+		}
+		for _, key := range sortedKeys(cms) {
+			if cm, ok := in.Desired.Get("ConfigMap", key.Namespace, key.Name).(*corev1.ConfigMap); ok {
+				c.ConfigMaps = append(c.ConfigMaps, *cm)
+			}
+		}
+		for _, key := range sortedKeys(secrets) {
+			if s, ok := in.Desired.Get("Secret", key.Namespace, key.Name).(*corev1.Secret); ok {
+				c.Secrets = append(c.Secrets, *s)
+			}
+		}
+		plan.Nodes[n.Name] = c
+	}
+	return plan
+}
+
+// nodeReady reports whether a node record's Ready condition is True.
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// allocateCIDRs gives every live node without one the first free pod CIDR
+// of the cluster range. Allocations are never reused while in the ledger.
+func allocateCIDRs(in Input, plan *Plan) {
+	bits := in.NodeCIDRBits
+	if bits == 0 {
+		bits = 24
+	}
+	var need []string
+	for _, n := range in.Nodes {
+		if _, ok := in.PodCIDRs[n.Name]; !ok && n.Live {
+			need = append(need, n.Name)
+		}
+	}
+	if len(need) == 0 {
+		return
+	}
+	sort.Strings(need)
+	if !in.ClusterCIDR.IsValid() || !in.ClusterCIDR.Addr().Is4() || bits < in.ClusterCIDR.Bits() || bits > 30 {
+		for _, n := range need {
+			plan.CIDRErrors[n] = fmt.Sprintf("cluster CIDR %s cannot be cut into /%d pod CIDRs", in.ClusterCIDR, bits)
+		}
+		return
+	}
+	used := map[netip.Prefix]bool{}
+	for _, c := range in.PodCIDRs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			used[p.Masked()] = true
+		}
+	}
+	base := in.ClusterCIDR.Masked().Addr().As4()
+	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	count := uint32(1) << (bits - in.ClusterCIDR.Bits())
+	step := uint32(1) << (32 - bits)
+	next := uint32(0)
+	for _, n := range need {
+		for ; next < count; next++ {
+			a := start + next*step
+			p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), bits)
+			if !used[p] {
+				used[p] = true
+				plan.PodCIDRs[n] = p.String()
+				break
+			}
+		}
+		if _, ok := plan.PodCIDRs[n]; !ok {
+			plan.CIDRErrors[n] = fmt.Sprintf("no free /%d left in cluster CIDR %s", bits, in.ClusterCIDR)
+		}
+	}
+}
+
+// refs calls fn with every ConfigMap and Secret a pod spec names.
+func refs(spec *corev1.PodSpec, fn func(kind, name string)) {
+	for _, s := range spec.ImagePullSecrets {
+		fn("Secret", s.Name)
+	}
+	for _, v := range spec.Volumes {
+		switch {
+		case v.ConfigMap != nil:
+			fn("ConfigMap", v.ConfigMap.Name)
+		case v.Secret != nil:
+			fn("Secret", v.Secret.SecretName)
+		case v.Projected != nil:
+			for _, s := range v.Projected.Sources {
+				if s.ConfigMap != nil {
+					fn("ConfigMap", s.ConfigMap.Name)
+				}
+				if s.Secret != nil {
+					fn("Secret", s.Secret.Name)
+				}
+			}
+		}
+	}
+	env := func(c *corev1.Container) {
+		for _, e := range c.EnvFrom {
+			if e.ConfigMapRef != nil {
+				fn("ConfigMap", e.ConfigMapRef.Name)
+			}
+			if e.SecretRef != nil {
+				fn("Secret", e.SecretRef.Name)
+			}
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom == nil {
+				continue
+			}
+			if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+				fn("ConfigMap", r.Name)
+			}
+			if r := e.ValueFrom.SecretKeyRef; r != nil {
+				fn("Secret", r.Name)
+			}
+		}
+	}
+	for i := range spec.InitContainers {
+		env(&spec.InitContainers[i])
+	}
+	for i := range spec.Containers {
+		env(&spec.Containers[i])
+	}
+}
+
+func sortedKeys(m map[types.NamespacedName]bool) []types.NamespacedName {
+	out := make([]types.NamespacedName, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}

@@ -1,0 +1,581 @@
+package reconciler
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/gossip/transport"
+	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/gitsource"
+	"github.com/shoal-run/shoal/reconciler/placement"
+)
+
+// Cluster is the leader's view of gossip; *gossip.Cluster implements it.
+type Cluster interface {
+	Members() []gossip.Member
+	Ledger() *gossip.Ledger
+}
+
+// Transport carries desired state to nodes and fetches their status;
+// *transport.Client implements it.
+type Transport interface {
+	PushState(ctx context.Context, nodeAPIAddr string, st transport.NodeState) error
+	FetchStatus(ctx context.Context, nodeAPIAddr string) (transport.NodeStatus, error)
+}
+
+// Source is the Git source of the desired state; *gitsource.Source
+// implements it.
+type Source interface {
+	Run(ctx context.Context, apply func(gitsource.Revision, *manifests.Set), report func(gitsource.Revision, error)) error
+	Config() gitsource.Config
+}
+
+// Config configures a Reconciler.
+type Config struct {
+	Cluster   Cluster
+	Transport Transport
+	// Source is the Git source; nil runs without desired state (only pod
+	// CIDRs are allocated), which is for tests.
+	Source Source
+	// Statuses are the nodes' reports (the node's StatusServer feeds it).
+	Statuses *Statuses
+	// ClusterCIDR is cut into NodeCIDRBits-long pod CIDRs, one per node
+	// (default 10.244.0.0/16 and 24).
+	ClusterCIDR  netip.Prefix
+	NodeCIDRBits int
+	// NodeLostAfter: see Input (default placement.DefaultNodeLostAfter).
+	NodeLostAfter time.Duration
+	// Interval is how often the loop recomputes without a trigger, for
+	// retries and node loss (default 1s).
+	Interval time.Duration
+	// GatherTimeout bounds the first gathering of the nodes' actual pods
+	// when a term starts (default 10s): a node that does not answer by then
+	// is reconciled from its ledger placements and its later reports.
+	GatherTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Metrics, if set, are updated (see NewMetrics).
+	Metrics *Metrics
+}
+
+// Reconciler is the loop that runs on the elected node: Lead is the
+// function gossip.Cluster.WhileLeader runs for each term.
+type Reconciler struct {
+	cfg Config
+	log *slog.Logger
+
+	mu   sync.Mutex
+	view View
+}
+
+// View is what the leader knows that the nodes do not: the pods it could
+// not run and the commit in force. Served on the API by the leader.
+type View struct {
+	// Term is the term the view was computed under ("" when not leading).
+	Term gossip.Term
+	// Revision is the commit in force (zero before the first good sync).
+	Revision gitsource.Revision
+	// Unscheduled are desired pods that run nowhere, as Kubernetes shows
+	// them: Pending with PodScheduled False (reason Unschedulable), or
+	// Failed with reason NodeLost when their node was lost.
+	Unscheduled []corev1.Pod
+}
+
+// New validates cfg and returns a Reconciler.
+func New(cfg Config) (*Reconciler, error) {
+	if cfg.Cluster == nil || cfg.Transport == nil || cfg.Statuses == nil {
+		return nil, errors.New("reconciler: Config needs Cluster, Transport and Statuses")
+	}
+	if !cfg.ClusterCIDR.IsValid() {
+		cfg.ClusterCIDR = netip.MustParsePrefix("10.244.0.0/16")
+	}
+	if cfg.NodeCIDRBits == 0 {
+		cfg.NodeCIDRBits = 24
+	}
+	if cfg.NodeLostAfter <= 0 {
+		cfg.NodeLostAfter = placement.DefaultNodeLostAfter
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.GatherTimeout <= 0 {
+		cfg.GatherTimeout = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Reconciler{cfg: cfg, log: cfg.Logger.With("component", "reconciler")}, nil
+}
+
+// View returns the leader's last view; its Term is empty when this node
+// does not lead.
+func (r *Reconciler) View() View {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.view
+}
+
+// sent is what the leader last pushed to a node in this term.
+type sent struct {
+	hash       string
+	generation uint64
+	at         time.Time
+	inFlight   bool
+}
+
+// term is the state of one term's loop.
+type term struct {
+	r       *Reconciler
+	term    gossip.Term
+	ledger  *gossip.Ledger
+	log     *slog.Logger
+	wake    chan struct{}
+	desired *manifests.Set
+	rev     gitsource.Revision
+
+	mu       sync.Mutex // guards sent and generation (push goroutines)
+	sent     map[string]*sent
+	gen      uint64
+	lastSeen map[string]time.Time
+	members  string // fingerprint of the membership, to notice changes
+}
+
+// Lead runs the reconciler for one term until ctx is cancelled (leadership
+// lost): it first gathers every live node's actual pods, then follows the
+// Git source, recomputes on every new commit, node report, membership
+// change and Interval, records allocations in the ledger and pushes each
+// node its desired state when it changed.
+func (r *Reconciler) Lead(ctx context.Context, tm gossip.Term) {
+	t := &term{
+		r: r, term: tm, ledger: r.cfg.Cluster.Ledger(),
+		log:  r.log.With("term", tm),
+		wake: make(chan struct{}, 1),
+		sent: map[string]*sent{}, lastSeen: map[string]time.Time{},
+	}
+	start := r.cfg.Now()
+	for _, m := range r.cfg.Cluster.Members() {
+		t.lastSeen[m.Name] = start
+	}
+	defer func() {
+		r.mu.Lock()
+		r.view = View{}
+		r.mu.Unlock()
+	}()
+	r.mu.Lock()
+	r.view = View{Term: tm}
+	r.mu.Unlock()
+
+	t.gather(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	desiredCh := make(chan struct {
+		rev gitsource.Revision
+		set *manifests.Set
+	}, 1)
+	if src := r.cfg.Source; src != nil {
+		wg.Go(func() {
+			_ = src.Run(ctx, func(rev gitsource.Revision, set *manifests.Set) {
+				t.recordSync(rev, nil)
+				// Latest wins: replace a value not yet taken.
+				select {
+				case <-desiredCh:
+				default:
+				}
+				desiredCh <- struct {
+					rev gitsource.Revision
+					set *manifests.Set
+				}{rev, set}
+			}, func(rev gitsource.Revision, err error) {
+				if err != nil {
+					t.recordSync(rev, err)
+				}
+			})
+		})
+	}
+	tick := time.NewTicker(r.cfg.Interval)
+	defer tick.Stop()
+	for {
+		t.step(ctx)
+		select {
+		case <-ctx.Done():
+			t.log.Info("reconciler stopped: leadership lost or node stopping")
+			return
+		case d := <-desiredCh:
+			t.desired, t.rev = d.set, d.rev
+			t.log.Info("desired state loaded", "commit", d.rev.Short(), "objects", d.set.Len())
+		case <-r.cfg.Statuses.Changed():
+		case <-t.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// gather asks every live member for its status, in parallel, until each
+// answered or GatherTimeout.
+func (t *term) gather(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, t.r.cfg.GatherTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var missing []string
+	for _, m := range t.r.cfg.Cluster.Members() {
+		if !m.State.Live() || m.APIAddr == "" {
+			continue
+		}
+		wg.Go(func() {
+			st, err := t.r.cfg.Transport.FetchStatus(ctx, m.APIAddr)
+			if err != nil {
+				mu.Lock()
+				missing = append(missing, m.Name)
+				mu.Unlock()
+				t.log.Warn("could not gather a node's pods before acting", "node", m.Name, "err", err)
+				return
+			}
+			t.r.cfg.Statuses.Report(st)
+		})
+	}
+	wg.Wait()
+	t.log.Info("gathered the nodes' actual pods", "missing", missing)
+}
+
+// recordSync writes the outcome of a sync to the ledger.
+func (t *term) recordSync(rev gitsource.Revision, err error) {
+	cfg := gitsource.Config{}
+	if t.r.cfg.Source != nil {
+		cfg = t.r.cfg.Source.Config()
+	}
+	ref := rev.Ref
+	if ref == "" {
+		ref = "refs/heads/" + cfg.Branch
+	}
+	rec := SyncRecord{Repo: RedactURL(cfg.URL), Ref: ref}
+	if e, ok := t.ledger.Get(PrefixSync + ref); ok {
+		_ = json.Unmarshal(e.Value, &rec)
+	}
+	rec.Repo, rec.Ref, rec.Term = RedactURL(cfg.URL), ref, t.term
+	now := t.r.cfg.Now().UTC()
+	if err == nil {
+		rec.Commit, rec.Message, rec.Author, rec.Time = rev.Commit, firstLine(rev.Message), rev.Author, now
+		rec.Error, rec.ErrorCommit, rec.ErrorTime = "", "", time.Time{}
+	} else {
+		rec.Error, rec.ErrorTime = err.Error(), now
+		rec.ErrorCommit = ""
+		var le *gitsource.LoadError
+		if errors.As(err, &le) {
+			rec.ErrorCommit = le.Revision.Commit
+		}
+		if len(rec.Error) > 16<<10 {
+			rec.Error = rec.Error[:16<<10] + "\n(truncated)"
+		}
+	}
+	data, _ := json.Marshal(rec)
+	if err := t.ledger.Put(t.term, PrefixSync+ref, data); err != nil {
+		t.log.Warn("recording the sync in the ledger", "err", err)
+	}
+}
+
+// step computes once and acts on the plan.
+func (t *term) step(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	now := t.r.cfg.Now()
+	members := t.r.cfg.Cluster.Members()
+	in := Input{
+		Desired:       t.desired,
+		Placements:    readPlacements(t.ledger),
+		PodCIDRs:      readPodCIDRs(t.ledger),
+		ClusterCIDR:   t.r.cfg.ClusterCIDR,
+		NodeCIDRBits:  t.r.cfg.NodeCIDRBits,
+		Now:           now,
+		NodeLostAfter: t.r.cfg.NodeLostAfter,
+	}
+	failed := readFailed(t.ledger)
+	if t.desired != nil && len(failed) > 0 {
+		in.Desired = withoutFailed(t.desired, failed)
+	}
+	addrs := map[string]string{}
+	var fp strings.Builder
+	for _, m := range members {
+		fmt.Fprintf(&fp, "%s=%s,", m.Name, m.State)
+		rep := NodeReport{Name: m.Name, Live: m.State.Live()}
+		if st, _, ok := t.r.cfg.Statuses.Get(m.Name); ok {
+			rep.Info, rep.Pods = st.NodeInfo, st.Pods
+		}
+		if rep.Live {
+			addrs[m.Name] = m.APIAddr
+			if rep.Info != nil && nodeReady(rep.Info) {
+				t.lastSeen[m.Name] = now
+			}
+		}
+		if _, ok := t.lastSeen[m.Name]; !ok {
+			t.lastSeen[m.Name] = now
+		}
+		rep.LastSeen = t.lastSeen[m.Name]
+		in.Nodes = append(in.Nodes, rep)
+	}
+	if fp.String() != t.members {
+		t.members = fp.String()
+		t.log.Info("membership", "members", t.members)
+	}
+	plan := Compute(in)
+
+	for node, cidr := range plan.PodCIDRs {
+		t.log.Info("pod CIDR allocated", "node", node, "cidr", cidr)
+		t.put(PrefixPodCIDR+node, []byte(cidr))
+	}
+	for node, why := range plan.CIDRErrors {
+		t.log.Error("node has no pod CIDR", "node", node, "reason", why)
+	}
+	if t.desired == nil {
+		return
+	}
+	t.recordNodeSpecs(plan.NodeSpecs)
+	for key, node := range plan.Place {
+		t.put(placementKey(key), []byte(node))
+	}
+	for _, key := range plan.Remove {
+		if err := t.ledger.Delete(t.term, placementKey(key)); err != nil {
+			t.log.Warn("ledger", "err", err)
+		}
+	}
+	t.recordFailed(plan, failed)
+	t.updateView(plan, failed)
+	for node, content := range plan.Nodes {
+		if addr := addrs[node]; addr != "" {
+			t.push(ctx, node, addr, content)
+		}
+	}
+}
+
+func (t *term) put(key string, value []byte) {
+	if e, ok := t.ledger.Get(key); ok && bytes.Equal(e.Value, value) {
+		return
+	}
+	if err := t.ledger.Put(t.term, key, value); err != nil {
+		t.log.Warn("ledger", "key", key, "err", err)
+	}
+}
+
+// recordNodeSpecs keeps the ledger's nodespec entries equal to the
+// repository's Node objects.
+func (t *term) recordNodeSpecs(specs map[string]NodeSpec) {
+	for node, spec := range specs {
+		data, _ := json.Marshal(spec)
+		t.put(PrefixNodeSpec+node, data)
+	}
+	for _, e := range t.ledger.List(PrefixNodeSpec) {
+		if _, ok := specs[strings.TrimPrefix(e.Key, PrefixNodeSpec)]; !ok {
+			_ = t.ledger.Delete(t.term, e.Key)
+		}
+	}
+}
+
+// push sends node its content when it changed since the last push in this
+// term, or when the node reports it runs another state, one push at a
+// time per node; failures are retried on the next step.
+func (t *term) push(ctx context.Context, node, addr string, c NodeContent) {
+	data, _ := json.Marshal(c)
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	now := t.r.cfg.Now()
+
+	t.mu.Lock()
+	s := t.sent[node]
+	if s == nil {
+		s = &sent{}
+		t.sent[node] = s
+	}
+	if s.inFlight {
+		t.mu.Unlock()
+		return
+	}
+	resend := false
+	if s.hash == hash {
+		st, _, ok := t.r.cfg.Statuses.Get(node)
+		// The node restarted without its state, or follows another term:
+		// send again, not more often than every few seconds.
+		if ok && (st.Term != t.term || st.Generation < s.generation) && now.Sub(s.at) > 3*time.Second && st.Time.After(s.at) {
+			resend = true
+		}
+		if !resend {
+			t.mu.Unlock()
+			return
+		}
+	}
+	gen := s.generation
+	if s.hash != hash {
+		t.gen++
+		gen = t.gen
+	}
+	s.inFlight = true
+	t.mu.Unlock()
+
+	st := transport.NodeState{
+		Term: t.term, Generation: gen, Node: node,
+		Pods: c.Pods, ConfigMaps: c.ConfigMaps, Secrets: c.Secrets,
+	}
+	go func() {
+		began := time.Now()
+		err := t.r.cfg.Transport.PushState(ctx, addr, st)
+		t.mu.Lock()
+		s.inFlight = false
+		if err == nil {
+			s.hash, s.generation, s.at = hash, gen, t.r.cfg.Now()
+		}
+		t.mu.Unlock()
+		t.r.cfg.Metrics.observePush(time.Since(began), err)
+		if err != nil {
+			if ctx.Err() == nil {
+				t.log.Warn("pushing desired state failed; retrying", "node", node, "err", err)
+			}
+			return
+		}
+		t.log.Info("desired state pushed", "node", node, "generation", gen, "pods", len(st.Pods))
+	}()
+}
+
+// updateView publishes the pods that run nowhere.
+func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure) {
+	var out []corev1.Pod
+	pods := manifests.Of[*corev1.Pod](t.desired)
+	for _, p := range pods {
+		key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+		if why, ok := plan.Pending[key]; ok {
+			q := p.DeepCopy()
+			q.Status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+				Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+				Reason: corev1.PodReasonUnschedulable, Message: why,
+			}}}
+			out = append(out, *q)
+			continue
+		}
+		if f, ok := failed[key]; ok && f.UID == specHash(p) {
+			q := p.DeepCopy()
+			q.Spec.NodeName = f.Node
+			q.Status = corev1.PodStatus{Phase: corev1.PodFailed, Reason: placement.ReasonNodeLost, Message: f.Message}
+			out = append(out, *q)
+		}
+	}
+	t.r.mu.Lock()
+	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out}
+	t.r.mu.Unlock()
+}
+
+// failure records a bare pod that failed with its node, so that it stays
+// failed when the node comes back, as a Kubernetes pod evicted from a lost
+// node does. A new spec (another UID) runs again.
+type failure struct {
+	UID     string    `json:"uid"`
+	Node    string    `json:"node"`
+	Message string    `json:"message"`
+	Time    time.Time `json:"time"`
+}
+
+// PrefixFailed + "namespace/name" -> a bare pod failed with its lost node.
+const PrefixFailed = "failed/"
+
+func readFailed(l *gossip.Ledger) map[types.NamespacedName]failure {
+	out := map[types.NamespacedName]failure{}
+	for _, e := range l.List(PrefixFailed) {
+		ns, name, ok := strings.Cut(strings.TrimPrefix(e.Key, PrefixFailed), "/")
+		var f failure
+		if ok && json.Unmarshal(e.Value, &f) == nil {
+			out[types.NamespacedName{Namespace: ns, Name: name}] = f
+		}
+	}
+	return out
+}
+
+// recordFailed records the pods placement failed, and forgets failures of
+// pods no longer desired with that spec.
+func (t *term) recordFailed(plan Plan, failed map[types.NamespacedName]failure) {
+	desired := map[types.NamespacedName]string{}
+	for _, p := range manifests.Of[*corev1.Pod](t.desired) {
+		desired[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = specHash(p)
+	}
+	placements := readPlacements(t.ledger)
+	for key, msg := range plan.Failed {
+		f := failure{UID: desired[key], Node: placements[key], Message: msg, Time: t.r.cfg.Now().UTC()}
+		t.log.Warn("pod failed: its node is lost", "pod", key, "node", f.Node)
+		data, _ := json.Marshal(f)
+		t.put(PrefixFailed+key.Namespace+"/"+key.Name, data)
+		_ = t.ledger.Delete(t.term, placementKey(key))
+		failed[key] = f
+	}
+	for key, f := range failed {
+		if uid, ok := desired[key]; !ok || uid != f.UID {
+			_ = t.ledger.Delete(t.term, PrefixFailed+key.Namespace+"/"+key.Name)
+			delete(failed, key)
+		}
+	}
+}
+
+// withoutFailed returns set without the pods that failed with their spec.
+func withoutFailed(set *manifests.Set, failed map[types.NamespacedName]failure) *manifests.Set {
+	var keep []*manifests.Object
+	for _, o := range set.All() {
+		if p, ok := o.Obj.(*corev1.Pod); ok {
+			if f, ok := failed[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]; ok && f.UID == specHash(p) {
+				continue
+			}
+		}
+		keep = append(keep, o)
+	}
+	return manifests.NewSet(keep)
+}
+
+// specHash identifies a pod's spec.
+func specHash(p *corev1.Pod) string {
+	data, _ := json.Marshal(p.Spec)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// RedactURL drops credentials from a repository URL, for logs and status.
+func RedactURL(raw string) string {
+	if i := strings.Index(raw, "://"); i >= 0 {
+		rest := raw[i+3:]
+		if at := strings.Index(rest, "@"); at >= 0 && at < strings.IndexAny(rest+"/", "/") {
+			return raw[:i+3] + rest[at+1:]
+		}
+	}
+	return raw
+}
+
+// sortPods sorts pods by namespace and name.
+func sortPods(pods []corev1.Pod) {
+	sort.Slice(pods, func(i, j int) bool {
+		if pods[i].Namespace != pods[j].Namespace {
+			return pods[i].Namespace < pods[j].Namespace
+		}
+		return pods[i].Name < pods[j].Name
+	})
+}

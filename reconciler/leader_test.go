@@ -1,0 +1,347 @@
+package reconciler
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/gossip/transport"
+	"github.com/shoal-run/shoal/reconciler/gitsource"
+	"github.com/shoal-run/shoal/testenv"
+)
+
+var testKey = bytes.Repeat([]byte{9}, 32)
+
+func testLogger() *slog.Logger {
+	if os.Getenv("RECONCILER_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// member is one in-process node of a test cluster: real gossip, the real
+// transport endpoints on a loopback server, and a reconciler that runs
+// while it leads. It runs no containers: its status reports every pod of
+// its last desired state as Running, which is all the reconciler reads.
+type member struct {
+	name     string
+	labels   map[string]string
+	cluster  *gossip.Cluster
+	recv     *transport.Receiver
+	rec      *Reconciler
+	srv      *httptest.Server
+	cancel   context.CancelFunc
+	done     chan struct{}
+	mu       sync.Mutex
+	accepted []transport.NodeState
+}
+
+func (m *member) status() (transport.NodeStatus, bool) {
+	info := &corev1.Node{}
+	info.Name, info.Labels = m.name, m.labels
+	info.Status.Allocatable = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi")}
+	info.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
+	st := transport.NodeStatus{Node: m.name, NodeInfo: info, Time: time.Now()}
+	if ds, ok := m.recv.State(); ok {
+		st.Term, st.Generation = ds.Term, ds.Generation
+		for _, p := range ds.Pods {
+			p.Status.Phase = corev1.PodRunning
+			st.Pods = append(st.Pods, p)
+		}
+	}
+	return st, true
+}
+
+// pods returns the names of the pods in the member's last accepted state.
+func (m *member) pods() []string {
+	st, ok := m.recv.State()
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, p := range st.Pods {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// stop kills the member without a goodbye, as a crash would.
+func (m *member) stop() {
+	m.cancel()
+	<-m.done
+	m.cluster.Shutdown()
+	m.srv.Close()
+}
+
+func startMember(t *testing.T, name string, start time.Time, join string, repoURL string, labels map[string]string) *member {
+	t.Helper()
+	m := &member{name: name, labels: labels, done: make(chan struct{})}
+	mux := http.NewServeMux()
+	m.srv = httptest.NewServer(mux)
+	gc := gossip.LocalConfig(name)
+	gc.ClusterKey, gc.StartTime, gc.Logger = testKey, start, testLogger()
+	gc.APIAddr = m.srv.Listener.Addr().String()
+	ml := *gc.Memberlist
+	ml.ProbeInterval, ml.ProbeTimeout, ml.GossipInterval, ml.PushPullInterval = 200*time.Millisecond, 100*time.Millisecond, 50*time.Millisecond, 2*time.Second
+	gc.Memberlist = &ml
+	if join != "" {
+		gc.Join = []string{join}
+	}
+	var err error
+	if m.cluster, err = gossip.New(gc); err != nil {
+		t.Fatal(err)
+	}
+	statuses := NewStatuses()
+	if m.recv, err = transport.NewReceiver(transport.ReceiverConfig{
+		ClusterKey: testKey, Leader: transport.LeaderOf(m.cluster), Node: name, Logger: testLogger(),
+		Apply: func(st transport.NodeState) {
+			m.mu.Lock()
+			m.accepted = append(m.accepted, st)
+			m.mu.Unlock()
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := transport.NewStatusServer(transport.StatusServerConfig{ClusterKey: testKey, Report: statuses.Report, Local: m.status, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle(transport.DesiredPath, m.recv)
+	mux.Handle(transport.StatusPath, ss)
+	client, err := transport.NewClient(transport.ClientConfig{ClusterKey: testKey, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg := gitsource.DefaultConfig(repoURL)
+	scfg.CacheDir, scfg.PollInterval, scfg.MaxBackoff, scfg.Logger = t.TempDir(), 100*time.Millisecond, 300*time.Millisecond, testLogger()
+	src, err := gitsource.New(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.rec, err = New(Config{
+		Cluster: m.cluster, Transport: client, Source: src, Statuses: statuses,
+		Interval: 100 * time.Millisecond, NodeLostAfter: 3 * time.Second, Logger: testLogger().With("member", name),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	go func() {
+		defer close(m.done)
+		_ = m.cluster.WhileLeader(ctx, m.rec.Lead)
+	}()
+	// A node reports its status to the leader, as the agent does.
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			l := m.cluster.Leader()
+			if l.Term == "" {
+				continue
+			}
+			st, _ := m.status()
+			rctx, c := context.WithTimeout(ctx, time.Second)
+			_ = client.ReportStatus(rctx, l.Leader.APIAddr, st)
+			c()
+		}
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-m.done:
+		default:
+			m.stop()
+		}
+	})
+	return m
+}
+
+// gitRepo is a bare repository over smart HTTP and a working copy.
+type gitRepo struct {
+	t    *testing.T
+	url  string
+	work string
+}
+
+func newGitRepo(t *testing.T) *gitRepo {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git CLI not installed")
+	}
+	root := t.TempDir()
+	if _, err := testenv.InitBareRepo(root, "c.git"); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := testenv.StartGitServer("127.0.0.1:0", root, "", "")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	r := &gitRepo{t: t, url: srv.URL("c.git"), work: t.TempDir()}
+	r.git("init", "-q", "-b", "main", ".")
+	r.git("remote", "add", "origin", r.url)
+	return r
+}
+
+func (r *gitRepo) git(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.work
+	cmd.Env = []string{"HOME=" + r.work, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH"),
+		"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *gitRepo) push(file, content, msg string) string {
+	r.t.Helper()
+	if err := os.WriteFile(filepath.Join(r.work, file), []byte(content), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	r.git("add", "-A")
+	r.git("commit", "-q", "-m", msg)
+	r.git("push", "-q", "origin", "main")
+	return r.git("rev-parse", "HEAD")
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const twoPods = `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  nodeSelector: {zone: b}
+  containers: [{name: c, image: busybox}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: any}
+spec:
+  containers: [{name: c, image: busybox}]
+`
+
+// TestLeaderPlacesFailsOverAndKeepsLastGoodCommit runs three members over
+// real gossip, transport and Git: the leader places the pods and pushes
+// them; a bad commit is recorded and changes nothing; when the leader
+// dies, the next one takes over without moving or duplicating a pod.
+func TestLeaderPlacesFailsOverAndKeepsLastGoodCommit(t *testing.T) {
+	repo := newGitRepo(t)
+	good := repo.push("pods.yaml", twoPods, "two pods")
+	base := time.Now()
+	a := startMember(t, "a", base, "", repo.url, map[string]string{"zone": "a"})
+	join := a.cluster.LocalMember().Addr.String()
+	b := startMember(t, "b", base.Add(time.Millisecond), join, repo.url, map[string]string{"zone": "b"})
+	c := startMember(t, "c", base.Add(2*time.Millisecond), join, repo.url, map[string]string{"zone": "c"})
+	all := []*member{a, b, c}
+
+	// Every node gets a pod CIDR; web runs on b (zone=b); "any" on exactly
+	// one node.
+	count := func(ms []*member, pod string) (n int, where string) {
+		for _, m := range ms {
+			for _, p := range m.pods() {
+				if p == pod {
+					n++
+					where = m.name
+				}
+			}
+		}
+		return n, where
+	}
+	waitFor(t, 15*time.Second, "both pods placed", func() bool {
+		nw, w := count(all, "web")
+		na, _ := count(all, "any")
+		return nw == 1 && w == "b" && na == 1
+	})
+	waitFor(t, 5*time.Second, "every ledger holds every node's pod CIDR", func() bool {
+		cidrs := map[string]bool{}
+		for _, m := range all {
+			for _, o := range all {
+				c, ok := PodCIDR(o.cluster.Ledger(), m.name)
+				if !ok {
+					return false
+				}
+				cidrs[c] = true
+			}
+		}
+		return len(cidrs) == len(all) // the same three, distinct
+	})
+	_, anyNode := count(all, "any")
+	waitFor(t, 5*time.Second, "the sync recorded", func() bool {
+		s := Syncs(c.cluster.Ledger())
+		return len(s) == 1 && s[0].Commit == good && s[0].Error == ""
+	})
+
+	// A commit that does not load is reported and changes nothing.
+	bad := repo.push("pods.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web, lables: {}}\n", "broken")
+	waitFor(t, 10*time.Second, "the load error recorded", func() bool {
+		s := Syncs(b.cluster.Ledger())
+		return len(s) == 1 && s[0].ErrorCommit == bad && strings.Contains(s[0].Error, "pods.yaml") && s[0].Commit == good
+	})
+	if n, w := count(all, "web"); n != 1 || w != "b" {
+		t.Fatalf("after a bad commit web runs %d times (on %s)", n, w)
+	}
+
+	// The leader dies: the next-oldest member leads and keeps every pod
+	// where it is.
+	a.stop()
+	rest := []*member{b, c}
+	waitFor(t, 15*time.Second, "b leads", func() bool {
+		return b.cluster.Leader().Self && b.rec.View().Term != "" && c.cluster.Leader().Leader.Name == "b"
+	})
+	repo.push("pods.yaml", twoPods+"---\napiVersion: v1\nkind: Pod\nmetadata: {name: third}\nspec: {containers: [{name: c, image: busybox}]}\n", "third pod")
+	waitFor(t, 15*time.Second, "the new leader applies a new commit", func() bool {
+		n, _ := count(rest, "third")
+		return n == 1
+	})
+	if n, w := count(rest, "web"); n != 1 || w != "b" {
+		t.Fatalf("after failover web runs %d times (on %s)", n, w)
+	}
+	if anyNode != "a" {
+		if n, w := count(rest, "any"); n != 1 || w != anyNode {
+			t.Fatalf("after failover 'any' runs %d times (on %s), was on %s", n, w, anyNode)
+		}
+	}
+	// A bare pod on the dead node fails (NodeLost) once the node is lost,
+	// and is not started elsewhere.
+	if anyNode == "a" {
+		waitFor(t, 15*time.Second, "the pod on the dead node reported failed", func() bool {
+			for _, p := range b.rec.View().Unscheduled {
+				if p.Name == "any" && p.Status.Phase == corev1.PodFailed && p.Status.Reason == "NodeLost" {
+					return true
+				}
+			}
+			return false
+		})
+		if n, _ := count(rest, "any"); n != 0 {
+			t.Fatalf("the failed pod was started again on a live node")
+		}
+	}
+}

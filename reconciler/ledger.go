@@ -1,0 +1,102 @@
+package reconciler
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/shoal-run/shoal/gossip"
+)
+
+// Ledger keys the reconciler writes. Every node holds the ledger, so every
+// node can answer what they record.
+const (
+	// PrefixPlacement + "namespace/name" -> node name of a bare pod.
+	PrefixPlacement = "placement/"
+	// PrefixPodCIDR + node -> the node's pod CIDR.
+	PrefixPodCIDR = "podcidr/"
+	// PrefixNodeSpec + node -> NodeSpec JSON from the repository's Node
+	// object, absent when the repository has none.
+	PrefixNodeSpec = "nodespec/"
+	// PrefixSync + ref -> SyncRecord JSON: the last sync of a tracked ref.
+	PrefixSync = "sync/"
+)
+
+// SyncRecord is the outcome of the last sync of one tracked ref.
+type SyncRecord struct {
+	Repo string `json:"repo"`
+	Ref  string `json:"ref"`
+	// Commit is the commit in force: the last one that loaded.
+	Commit  string    `json:"commit,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Author  string    `json:"author,omitempty"`
+	Time    time.Time `json:"time,omitempty"` // when Commit was applied
+	// Error is the last sync's error ("" when it succeeded), with the
+	// commit it concerns when there is one (a commit that does not load).
+	Error       string    `json:"error,omitempty"`
+	ErrorCommit string    `json:"errorCommit,omitempty"`
+	ErrorTime   time.Time `json:"errorTime,omitempty"`
+	// Term is the leader's term that synced.
+	Term gossip.Term `json:"term,omitempty"`
+}
+
+// PodCIDR returns the pod CIDR the ledger gives node, if any.
+func PodCIDR(l *gossip.Ledger, node string) (string, bool) {
+	e, ok := l.Get(PrefixPodCIDR + node)
+	if !ok {
+		return "", false
+	}
+	return string(e.Value), true
+}
+
+// NodeSpecOf returns what the repository's Node object says of node.
+func NodeSpecOf(l *gossip.Ledger, node string) (NodeSpec, bool) {
+	e, ok := l.Get(PrefixNodeSpec + node)
+	if !ok {
+		return NodeSpec{}, false
+	}
+	var s NodeSpec
+	if json.Unmarshal(e.Value, &s) != nil {
+		return NodeSpec{}, false
+	}
+	return s, true
+}
+
+// Syncs returns the sync records of every tracked ref, sorted by ref.
+func Syncs(l *gossip.Ledger) []SyncRecord {
+	var out []SyncRecord
+	for _, e := range l.List(PrefixSync) {
+		var r SyncRecord
+		if json.Unmarshal(e.Value, &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func placementKey(k types.NamespacedName) string {
+	return PrefixPlacement + k.Namespace + "/" + k.Name
+}
+
+// readPlacements returns the ledger's placements.
+func readPlacements(l *gossip.Ledger) map[types.NamespacedName]string {
+	out := map[types.NamespacedName]string{}
+	for _, e := range l.List(PrefixPlacement) {
+		ns, name, ok := strings.Cut(strings.TrimPrefix(e.Key, PrefixPlacement), "/")
+		if ok {
+			out[types.NamespacedName{Namespace: ns, Name: name}] = string(e.Value)
+		}
+	}
+	return out
+}
+
+// readPodCIDRs returns the ledger's pod CIDRs by node.
+func readPodCIDRs(l *gossip.Ledger) map[string]string {
+	out := map[string]string{}
+	for _, e := range l.List(PrefixPodCIDR) {
+		out[strings.TrimPrefix(e.Key, PrefixPodCIDR)] = string(e.Value)
+	}
+	return out
+}
