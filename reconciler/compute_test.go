@@ -40,7 +40,9 @@ func report(name string, labels ...string) NodeReport {
 	return NodeReport{Name: name, Live: true, Info: n, LastSeen: now}
 }
 
-func key(name string) types.NamespacedName { return types.NamespacedName{Namespace: "default", Name: name} }
+func key(name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: "default", Name: name}
+}
 
 const pods = `
 apiVersion: v1

@@ -337,4 +337,3 @@ func waitCtx(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
-

@@ -597,4 +597,3 @@ var noProxyClient = func() *http.Client {
 	t.Proxy = nil
 	return &http.Client{Transport: t}
 }()
-
