@@ -176,7 +176,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 // gitSource makes the Git source of the desired state.
 func (a *agent) gitSource() (*gitsource.Source, error) {
 	cfg := a.cfg
-	gc := gitsource.DefaultConfig(cfg.Repo)
+	gc := gitsource.DefaultConfig(repoURL(cfg.Repo))
 	gc.Branch, gc.Path = cfg.Branch, cfg.Path
 	gc.CacheDir = filepath.Join(cfg.DataDir, "git")
 	gc.PollInterval = cfg.GitPollInterval
@@ -290,15 +290,23 @@ func (a *agent) runPods(ctx context.Context) error {
 	a.restored.Store(true)
 	a.log.Info("pods ready", "podCIDR", cidr)
 	defer p.mgr.Shutdown()
-	if st, ok := a.recv.State(); ok {
+	var applied transport.NodeState
+	apply := func(st transport.NodeState) {
+		if st.Term == applied.Term && st.Generation == applied.Generation && applied.Term != "" {
+			return // the persisted state, handed off again
+		}
+		applied = st
 		a.apply(p, st)
+	}
+	if st, ok := a.recv.State(); ok {
+		apply(st)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case st := <-a.states:
-			a.apply(p, st)
+			apply(st)
 		}
 	}
 }

@@ -178,4 +178,14 @@ func TestKeygen(t *testing.T) {
 	if _, errOut, code := run(t, "keygen", "--out", file); code == 0 {
 		t.Errorf("keygen overwrote an existing key file: %s", errOut)
 	}
+	// The token is derived from the key: the same key, the same token;
+	// another key, another.
+	tok, _, code := run(t, "keygen", "--print-token", file)
+	k, _ := gossip.ReadKeyFile(file)
+	if code != 0 || strings.TrimSpace(tok) != APIToken(k) || len(strings.TrimSpace(tok)) != 40 {
+		t.Fatalf("keygen --print-token = %q (code %d), want %q", tok, code, APIToken(k))
+	}
+	if APIToken(k) == APIToken(key) {
+		t.Fatal("two keys gave the same token")
+	}
 }

@@ -39,7 +39,7 @@ func desiredSource(cfg nodeConfig, log *slog.Logger) (nodeSource, http.Handler, 
 		}
 		return folderSource{f, cfg.Manifests}, nil, nil
 	}
-	gc := gitsource.DefaultConfig(cfg.Repo)
+	gc := gitsource.DefaultConfig(repoURL(cfg.Repo))
 	if cfg.Branch != "" {
 		gc.Branch = cfg.Branch
 	}
@@ -109,4 +109,23 @@ func (g gitSource) Run(ctx context.Context, apply func(*manifests.Set)) error {
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return first
+}
+
+// repoURL turns a local repository path given to --repo into a file://
+// URL; URLs and scp-like addresses pass unchanged.
+func repoURL(s string) string {
+	if strings.Contains(s, "://") {
+		return s
+	}
+	if strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") {
+		if abs, err := filepath.Abs(s); err == nil {
+			return "file://" + abs
+		}
+	}
+	if _, err := os.Stat(s); err == nil {
+		if abs, err := filepath.Abs(s); err == nil {
+			return "file://" + abs
+		}
+	}
+	return s
 }
