@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/manifests"
@@ -56,6 +57,13 @@ type NodeContent struct {
 	Pods       []corev1.Pod
 	ConfigMaps []corev1.ConfigMap
 	Secrets    []corev1.Secret
+	// Claims, Volumes and StorageClasses are every PersistentVolumeClaim,
+	// PersistentVolume and StorageClass of the desired state: each node
+	// binds the claims of its pods itself for now (see
+	// docs/ARCHITECTURE.md, volumes in a cluster).
+	Claims         []corev1.PersistentVolumeClaim
+	Volumes        []corev1.PersistentVolume
+	StorageClasses []storagev1.StorageClass
 }
 
 // NodeSpec is what Node objects in the repository say of a node.
@@ -142,11 +150,23 @@ func Compute(in Input) Plan {
 	pp := placement.Compute(pin)
 	plan.Place, plan.Remove, plan.Pending, plan.Failed = pp.Place, pp.Remove, pp.Pending, pp.Failed
 
+	var claims []corev1.PersistentVolumeClaim
+	for _, c := range manifests.Of[*corev1.PersistentVolumeClaim](in.Desired) {
+		claims = append(claims, *c)
+	}
+	var volumes []corev1.PersistentVolume
+	for _, v := range manifests.Of[*corev1.PersistentVolume](in.Desired) {
+		volumes = append(volumes, *v)
+	}
+	var classes []storagev1.StorageClass
+	for _, sc := range manifests.Of[*storagev1.StorageClass](in.Desired) {
+		classes = append(classes, *sc)
+	}
 	for _, n := range in.Nodes {
 		if !n.Live {
 			continue
 		}
-		var c NodeContent
+		c := NodeContent{Claims: claims, Volumes: volumes, StorageClasses: classes}
 		cms, secrets := map[types.NamespacedName]bool{}, map[types.NamespacedName]bool{}
 		for _, p := range pp.PerNode[n.Name] {
 			c.Pods = append(c.Pods, *p)

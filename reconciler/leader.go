@@ -436,6 +436,7 @@ func (t *term) push(ctx context.Context, node, addr string, c NodeContent) {
 	st := transport.NodeState{
 		Term: t.term, Generation: gen, Node: node,
 		Pods: c.Pods, ConfigMaps: c.ConfigMaps, Secrets: c.Secrets,
+		PersistentVolumeClaims: c.Claims, PersistentVolumes: c.Volumes, StorageClasses: c.StorageClasses,
 	}
 	go func() {
 		began := time.Now()

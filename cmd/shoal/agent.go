@@ -41,6 +41,8 @@ type agentConfig struct {
 	// TokenFile holds the API's bearer token; empty derives it from the
 	// cluster key (APIToken).
 	TokenFile string
+	// NoToken serves the API without a token (`shoal up` on loopback).
+	NoToken bool
 	// Repo, Branch and Path name the desired state; only the leader reads
 	// it.
 	Repo, Branch, Path string
@@ -204,6 +206,9 @@ func (c *agentConfig) resolve() (*resolved, error) {
 		return nil, fmt.Errorf("--cluster-key-file: %w", err)
 	}
 	r.token = APIToken(r.key)
+	if c.NoToken {
+		r.token = ""
+	}
 	if c.TokenFile != "" {
 		b, err := os.ReadFile(c.TokenFile)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/gossip/transport"
@@ -49,6 +50,7 @@ type agent struct {
 	parts    *nodeParts // nil until the node has its pod CIDR
 	restored atomic.Bool
 	podCIDR  string
+	binder   *localBinder
 	peers    map[string]*api.Client
 	records  map[string]corev1.Node // last record fetched of each member
 }
@@ -278,6 +280,9 @@ func (a *agent) runPods(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.binder, err = newLocalBinder(a.cfg.DataDir, a.cfg.Name, a.log); err != nil {
+		return err
+	}
 	if err := p.net.Setup(); err != nil {
 		return fmt.Errorf("set up the pod network: %w", err)
 	}
@@ -311,34 +316,38 @@ func (a *agent) runPods(ctx context.Context) error {
 	}
 }
 
-// apply hands a desired state to the pod manager.
+// apply hands a desired state to the volume binder and the pod manager.
 func (a *agent) apply(p *nodeParts, st transport.NodeState) {
 	var objs []*manifests.Object
 	seen := map[manifests.Key]bool{}
-	for i := range st.Pods {
-		pod := &st.Pods[i]
-		k := manifests.Key{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name}
+	add := func(kind, ns, name string, obj k8sruntime.Object) {
+		k := manifests.Key{Kind: kind, Namespace: ns, Name: name}
 		if !seen[k] {
 			seen[k] = true
-			objs = append(objs, &manifests.Object{Key: k, Obj: pod})
+			objs = append(objs, &manifests.Object{Key: k, Obj: obj})
 		}
+	}
+	for i := range st.Pods {
+		add("Pod", st.Pods[i].Namespace, st.Pods[i].Name, &st.Pods[i])
 	}
 	for i := range st.ConfigMaps {
-		cm := &st.ConfigMaps[i]
-		k := manifests.Key{Kind: "ConfigMap", Namespace: cm.Namespace, Name: cm.Name}
-		if !seen[k] {
-			seen[k] = true
-			objs = append(objs, &manifests.Object{Key: k, Obj: cm})
-		}
+		add("ConfigMap", st.ConfigMaps[i].Namespace, st.ConfigMaps[i].Name, &st.ConfigMaps[i])
 	}
 	for i := range st.Secrets {
-		s := &st.Secrets[i]
-		k := manifests.Key{Kind: "Secret", Namespace: s.Namespace, Name: s.Name}
-		if !seen[k] {
-			seen[k] = true
-			objs = append(objs, &manifests.Object{Key: k, Obj: s})
-		}
+		add("Secret", st.Secrets[i].Namespace, st.Secrets[i].Name, &st.Secrets[i])
+	}
+	for i := range st.PersistentVolumeClaims {
+		c := &st.PersistentVolumeClaims[i]
+		add("PersistentVolumeClaim", c.Namespace, c.Name, c)
+	}
+	for i := range st.PersistentVolumes {
+		add("PersistentVolume", "", st.PersistentVolumes[i].Name, &st.PersistentVolumes[i])
+	}
+	for i := range st.StorageClasses {
+		add("StorageClass", "", st.StorageClasses[i].Name, &st.StorageClasses[i])
 	}
 	a.log.Info("applying desired state", "term", st.Term, "generation", st.Generation, "pods", len(st.Pods))
-	p.mgr.Apply(manifests.NewSet(objs))
+	set := manifests.NewSet(objs)
+	p.mgr.SetClaims(a.binder.Sync(set))
+	p.mgr.Apply(set)
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,21 +14,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/shoal-run/shoal/manifests"
-	"github.com/shoal-run/shoal/nodeagent/api"
 	"github.com/shoal-run/shoal/nodeagent/images"
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/nodeagent/pods"
 	"github.com/shoal-run/shoal/nodeagent/runtime"
-	"golang.org/x/sys/unix"
 )
 
-// nodeConfig is a one-machine node's configuration. `shoal up` saves it in
-// the data folder so that `shoal down` and `shoal image` find the same
-// node.
+// nodeConfig is the node-local part of a node's configuration (images,
+// runtime, pod network). The agent saves it in the data folder so that
+// `shoal down` and `shoal image` find the same node.
 type nodeConfig struct {
 	DataDir     string `json:"dataDir"`
 	Manifests   string `json:"manifests"`
@@ -49,22 +41,18 @@ type nodeConfig struct {
 	Insecure     []string          `json:"insecure,omitempty"`
 	InitBinary   string            `json:"initBinary,omitempty"`
 	PodPidsLimit int64             `json:"podPidsLimit,omitempty"`
-	// Repo, when set, is the Git repository of the desired state (instead
-	// of the Manifests folder), at Branch and Path.
-	Repo              string `json:"repo,omitempty"`
-	Branch            string `json:"branch,omitempty"`
-	RepoPath          string `json:"repoPath,omitempty"`
-	RepoUser          string `json:"repoUser,omitempty"`
-	RepoPasswordFile  string `json:"repoPasswordFile,omitempty"`
-	WebhookSecretFile string `json:"webhookSecretFile,omitempty"`
+	// Repo, Branch and RepoPath record the desired state the node follows.
+	Repo     string `json:"repo,omitempty"`
+	Branch   string `json:"branch,omitempty"`
+	RepoPath string `json:"repoPath,omitempty"`
 }
 
-// defaultNodeConfig is what `shoal up` uses when no flag says otherwise.
+// defaultNodeConfig is the configuration of a node whose node.json does not
+// say otherwise.
 func defaultNodeConfig() nodeConfig {
 	host, _ := os.Hostname()
 	return nodeConfig{
 		DataDir:     "/var/lib/shoal",
-		Manifests:   ".",
 		Listen:      "127.0.0.1:7947",
 		NodeName:    strings.ToLower(host),
 		PodCIDR:     "10.244.0.0/24",
@@ -98,7 +86,7 @@ func loadNodeConfig(dataDir string) (nodeConfig, error) {
 	c := defaultNodeConfig()
 	data, err := os.ReadFile(filepath.Join(dataDir, "node.json"))
 	if err != nil {
-		return c, fmt.Errorf("no shoal node in %s (%w): start one with `shoal up --data-dir %s`", dataDir, err, dataDir)
+		return c, fmt.Errorf("no shoal node in %s (%w): start one with `shoal up --data-dir %s` or `shoal agent --data-dir %s`", dataDir, err, dataDir, dataDir)
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
 		return c, fmt.Errorf("%s: %w", filepath.Join(dataDir, "node.json"), err)
@@ -178,75 +166,6 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 		return nil, err
 	}
 	return p, nil
-}
-
-// runNode runs a one-machine node in the foreground until ctx ends, then
-// lets go of its pods (they keep running for the next start to re-adopt).
-func runNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
-	if pid, alive := runningPID(cfg); alive {
-		return fmt.Errorf("a shoal node already runs on %s (pid %d): stop it first (Ctrl-C there, or `shoal down --data-dir %s`)", cfg.DataDir, pid, cfg.DataDir)
-	}
-	src, webhook, err := desiredSource(cfg, log)
-	if err != nil {
-		return err
-	}
-	// Containers whose parent agent died are re-parented here, so this
-	// process can reap them.
-	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	p, err := openNode(cfg, log)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
-	}
-	if err := p.net.Setup(); err != nil {
-		ln.Close()
-		return fmt.Errorf("set up the pod network: %w", err)
-	}
-	if err := cfg.save(); err != nil {
-		return err
-	}
-	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		return err
-	}
-	defer os.Remove(cfg.pidFile())
-	if err := p.mgr.Restore(); err != nil {
-		log.Warn("some pods could not be re-adopted", "error", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", api.NewServer(p.mgr, api.ServerOptions{Logger: log}))
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(p.mgr, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	if webhook != nil {
-		mux.Handle("/webhook", webhook)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("node API", "error", err)
-		}
-	}()
-	log.Info("shoal node running", "node", cfg.NodeName, "api", ln.Addr().String(), "desired", src.Describe(), "dataDir", cfg.DataDir)
-	binder, err := newLocalBinder(cfg.DataDir, cfg.NodeName, log)
-	if err != nil {
-		return err
-	}
-	err = src.Run(ctx, func(set *manifests.Set) {
-		p.mgr.SetClaims(binder.Sync(set))
-		p.mgr.Apply(set)
-	})
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	p.mgr.Shutdown()
-	log.Info("shoal node stopped; its pods keep running for the next start", "dataDir", cfg.DataDir)
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
 }
 
 // runningPID returns the pid of the node running on cfg's data folder.

@@ -1,67 +1,153 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/shoal-run/shoal/examples"
+	"github.com/shoal-run/shoal/gossip"
 )
 
-// newUpCommand is the one-machine shoal: a node agent running the Pods of a
-// folder of manifests, re-read when files change.
+// upOptions are `shoal up`'s own flags; the rest bind onto the agent's
+// configuration.
+type upOptions struct {
+	manifests string
+	mirrors   []string
+}
+
+// newUpCommand is the one-machine shoal: a one-node cluster, through the
+// same code as `shoal agent`, following a Git repository (a local one it
+// creates when none is given).
 func newUpCommand() *cobra.Command {
-	cfg := defaultNodeConfig()
-	var mirrors []string
+	cfg := defaultAgentConfig()
+	cfg.API = "127.0.0.1:7947"
+	cfg.Bind = "127.0.0.1:0"
+	var o upOptions
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run a one-machine shoal node in the foreground",
-		Long: `Up runs a one-machine shoal node in the foreground: its node agent runs the
-Pods of a folder of manifests in real containers, and re-reads the folder when
-a file changes (a change that does not load is reported and changes nothing).
-The node's API serves the client commands (shoal get pods, logs, exec, ...).
+		Short: "Run a one-machine shoal (a one-node cluster) in the foreground",
+		Long: `Up runs a one-machine shoal in the foreground: a one-node cluster, the same
+code as "shoal agent". Its desired state is a Git repository: --repo, or, when
+none is given, a local repository it creates in the data folder (seeded from
+--manifests DIR, or from shoal's examples) and tells you how to clone, change
+and push. A push is picked up within a second or two; a commit that does not
+load is reported (shoal status) and changes nothing.
+
+The node's API (--listen) serves the client commands (shoal get pods, logs,
+exec, status, ...); on a loopback address it needs no token.
 
 Ctrl-C stops the agent and leaves the pods running: the next "shoal up" on the
 same --data-dir re-adopts them. "shoal down" stops and removes everything.
 Needs root. The binary must be statically linked (make build), since it is
 also each container's init.`,
-		Example: `  sudo shoal up --manifests ./deploy
+		Example: `  sudo shoal up
   sudo shoal up --manifests ./deploy --registry-mirror docker.io=http://127.0.0.1:5000
   sudo shoal up --repo https://git.example.com/team/deploy.git --branch main --path apps --webhook-secret-file /etc/shoal/hook`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.Repo != "" && cmd.Flags().Changed("manifests") {
+			if cfg.Repo != "" && o.manifests != "" {
 				return fmt.Errorf("give either --repo or --manifests, not both")
 			}
-			m, insecure, err := parseMirrors(mirrors)
+			m, insecure, err := parseMirrors(o.mirrors)
 			if err != nil {
 				return err
 			}
 			cfg.Mirrors = m
 			cfg.Insecure = append(cfg.Insecure, insecure...)
-			return runNode(cmd.Context(), cfg, slog.Default())
+			if err := prepareUp(&cfg, o, cmd.ErrOrStderr()); err != nil {
+				return err
+			}
+			return runAgent(cmd.Context(), cfg, slog.Default())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Manifests, "manifests", cfg.Manifests, "folder of manifests to run (when no --repo is given)")
-	f.StringVar(&cfg.Repo, "repo", "", "Git repository of the desired state (https or ssh URL, or a local path); replaces --manifests")
-	f.StringVar(&cfg.Branch, "branch", "main", "branch of --repo to follow")
-	f.StringVar(&cfg.RepoPath, "path", ".", "folder of --repo holding the manifests")
+	f.StringVar(&o.manifests, "manifests", "", "folder of manifests to seed the local repository with, when it is created (default: shoal's examples)")
+	f.StringVar(&cfg.Repo, "repo", "", "Git repository of the desired state (https or ssh URL, or a local path); default: DATA-DIR/repo.git, created")
+	f.StringVar(&cfg.Branch, "branch", cfg.Branch, "branch of the repository to follow")
+	f.StringVar(&cfg.Path, "path", cfg.Path, "folder of the repository holding the manifests")
 	f.StringVar(&cfg.RepoUser, "repo-user", "", "user name for an https --repo")
 	f.StringVar(&cfg.RepoPasswordFile, "repo-password-file", "", "file holding the password or token for an https --repo")
 	f.StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "file holding the secret of the push webhook served at /webhook on the node's API (GitHub, Gitea and Gogs signatures)")
-	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the node keeps images, containers and state")
-	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the node's API")
-	f.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's name")
-	f.StringVar(&cfg.PodCIDR, "pod-cidr", cfg.PodCIDR, "address range of this node's pods")
-	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "address range of all pods (not masqueraded)")
+	f.DurationVar(&cfg.GitPollInterval, "git-poll-interval", 0, "how often the repository is checked for a new commit (default: 1s for a local repository, 5s otherwise)")
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the node keeps images, containers, its repository and state")
+	f.StringVar(&cfg.API, "listen", cfg.API, "address of the node's API")
+	f.StringVar(&cfg.Name, "node-name", cfg.Name, "this node's name")
+	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "address range of the pods; the node takes the first /24 of it")
 	f.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "name of the pods' bridge")
-	f.StringArrayVar(&mirrors, "registry-mirror", nil, "registry mirror as HOST=URL (repeatable), e.g. docker.io=http://127.0.0.1:5000")
+	f.StringArrayVar(&o.mirrors, "registry-mirror", nil, "registry mirror as HOST=URL (repeatable), e.g. docker.io=http://127.0.0.1:5000")
 	f.StringArrayVar(&cfg.Insecure, "insecure-registry", nil, "registry host spoken to over plain HTTP (repeatable)")
 	f.StringVar(&cfg.InitBinary, "init-binary", "", "static container init (default: shoal-init beside this binary, else this binary)")
 	f.Int64Var(&cfg.PodPidsLimit, "pod-pids-limit", 0, "most processes per container (the pids cgroup); 0: no limit")
 	return cmd
+}
+
+// prepareUp fills the one-node cluster's configuration: a cluster key in
+// the data folder (made on first start), no API token on loopback, and the
+// local repository, created and announced when no --repo is given.
+func prepareUp(cfg *agentConfig, o upOptions, out io.Writer) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	cfg.ClusterKeyFile = filepath.Join(cfg.DataDir, "cluster.key")
+	if _, err := os.Stat(cfg.ClusterKeyFile); errors.Is(err, os.ErrNotExist) {
+		key, err := gossip.GenerateKey()
+		if err != nil {
+			return err
+		}
+		if err := gossip.WriteKeyFile(cfg.ClusterKeyFile, key); err != nil {
+			return err
+		}
+	}
+	if ap, err := netip.ParseAddrPort(cfg.API); err == nil && ap.Addr().IsLoopback() {
+		cfg.NoToken = true
+	}
+	if cfg.Repo != "" {
+		if cfg.GitPollInterval == 0 {
+			cfg.GitPollInterval = 5 * time.Second
+		}
+		return nil
+	}
+	repo := filepath.Join(cfg.DataDir, "repo.git")
+	cfg.Repo = repo
+	if cfg.GitPollInterval == 0 {
+		cfg.GitPollInterval = time.Second
+	}
+	if _, err := os.Stat(repo); err == nil {
+		if o.manifests != "" {
+			fmt.Fprintf(out, "shoal up: %s already exists; --manifests is only used to create it\n", repo)
+		}
+		fmt.Fprintf(out, "shoal up: the desired state is the Git repository %s (branch %s)\n", repo, cfg.Branch)
+		return nil
+	}
+	var src fs.FS = examples.FS
+	from := "shoal's examples"
+	if o.manifests != "" {
+		if st, err := os.Stat(o.manifests); err != nil || !st.IsDir() {
+			return fmt.Errorf("--manifests %s: not a folder", o.manifests)
+		}
+		src, from = os.DirFS(o.manifests), o.manifests
+	}
+	if _, err := seedRepo(repo, cfg.Branch, src, time.Now()); err != nil {
+		return fmt.Errorf("create the local repository %s: %w", repo, err)
+	}
+	fmt.Fprintf(out, `shoal up: created the Git repository %[1]s (branch %[2]s) from %[3]s.
+It is the desired state: change it and push, and this node follows.
+  git clone %[1]s shoal-config && cd shoal-config
+  (edit the manifests)
+  git commit -am "my change" && git push
+`, repo, cfg.Branch, from)
+	return nil
 }
 
 // parseMirrors reads HOST=URL pairs; a mirror URL of plain http:// makes

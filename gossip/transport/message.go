@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 
 	"github.com/shoal-run/shoal/gossip"
 )
@@ -25,6 +26,11 @@ type NodeState struct {
 	ConfigMaps []corev1.ConfigMap `json:"configMaps,omitempty"`
 	// Secrets are only the Secrets the pods reference.
 	Secrets []corev1.Secret `json:"secrets,omitempty"`
+	// PersistentVolumeClaims, PersistentVolumes and StorageClasses are the
+	// desired state's, for the node's volume binder.
+	PersistentVolumeClaims []corev1.PersistentVolumeClaim `json:"persistentVolumeClaims,omitempty"`
+	PersistentVolumes      []corev1.PersistentVolume      `json:"persistentVolumes,omitempty"`
+	StorageClasses         []storagev1.StorageClass       `json:"storageClasses,omitempty"`
 	// Routes is the cluster routing table (services, ready endpoints),
 	// opaque to the transport.
 	Routes json.RawMessage `json:"routes,omitempty"`
