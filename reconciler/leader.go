@@ -362,7 +362,7 @@ func (t *term) step(ctx context.Context) {
 		}
 	}
 	t.recordFailed(plan, failed)
-	t.updateView(plan, failed)
+	t.updateView(plan, failed, addrs)
 	for node, content := range plan.Nodes {
 		if addr := addrs[node]; addr != "" {
 			t.push(ctx, node, addr, content)
@@ -458,12 +458,21 @@ func (t *term) push(ctx context.Context, node, addr string, c NodeContent) {
 	}()
 }
 
-// updateView publishes the pods that run nowhere.
-func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure) {
+// updateView publishes the pods that no live node reports: pending ones,
+// failed ones, and those placed on a node that does not answer (with its
+// last report, else phase Unknown), as Kubernetes shows them.
+func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, live map[string]string) {
 	var out []corev1.Pod
 	pods := manifests.Of[*corev1.Pod](t.desired)
+	placements := readPlacements(t.ledger)
 	for _, p := range pods {
 		key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+		if node, ok := placements[key]; ok && live[node] == "" {
+			if _, isFailed := failed[key]; !isFailed {
+				out = append(out, unreachablePod(p, node, t.r.cfg.Statuses))
+				continue
+			}
+		}
 		if why, ok := plan.Pending[key]; ok {
 			q := p.DeepCopy()
 			q.Status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
@@ -483,6 +492,31 @@ func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure) {
 	t.r.mu.Lock()
 	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out}
 	t.r.mu.Unlock()
+}
+
+// unreachablePod is a pod placed on a node that does not answer: its last
+// reported status with Ready False, or phase Unknown when none was seen.
+func unreachablePod(p *corev1.Pod, node string, statuses *Statuses) corev1.Pod {
+	if st, _, ok := statuses.Get(node); ok {
+		for _, q := range st.Pods {
+			if q.Namespace == p.Namespace && q.Name == p.Name {
+				q := *q.DeepCopy()
+				for i := range q.Status.Conditions {
+					if c := &q.Status.Conditions[i]; c.Type == corev1.PodReady || c.Type == corev1.ContainersReady {
+						c.Status, c.Reason = corev1.ConditionFalse, "NodeUnreachable"
+					}
+				}
+				return q
+			}
+		}
+	}
+	q := p.DeepCopy()
+	q.Spec.NodeName = node
+	q.Status = corev1.PodStatus{
+		Phase: corev1.PodUnknown, Reason: "NodeUnreachable",
+		Message: fmt.Sprintf("node %s does not answer; its pods are reported Failed once it is lost", node),
+	}
+	return *q
 }
 
 // failure records a bare pod that failed with its node, so that it stays

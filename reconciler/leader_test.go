@@ -176,6 +176,7 @@ func startMember(t *testing.T, name string, start time.Time, join string, repoUR
 // gitRepo is a bare repository over smart HTTP and a working copy.
 type gitRepo struct {
 	t    *testing.T
+	srv  *testenv.GitServer
 	url  string
 	work string
 }
@@ -193,7 +194,7 @@ func newGitRepo(t *testing.T) *gitRepo {
 		t.Skip(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	r := &gitRepo{t: t, url: srv.URL("c.git"), work: t.TempDir()}
+	r := &gitRepo{t: t, srv: srv, url: srv.URL("c.git"), work: t.TempDir()}
 	r.git("init", "-q", "-b", "main", ".")
 	r.git("remote", "add", "origin", r.url)
 	return r
@@ -323,6 +324,18 @@ func TestLeaderPlacesFailsOverAndKeepsLastGoodCommit(t *testing.T) {
 	})
 	if n, w := count(rest, "web"); n != 1 || w != "b" {
 		t.Fatalf("after failover web runs %d times (on %s)", n, w)
+	}
+
+	// Git unreachable: the error is recorded and every node keeps its
+	// state.
+	before := map[string][]string{"b": b.pods(), "c": c.pods()}
+	repo.srv.Close()
+	waitFor(t, 10*time.Second, "the unreachable repository reported", func() bool {
+		s := Syncs(c.cluster.Ledger())
+		return len(s) == 1 && s[0].Error != "" && s[0].ErrorCommit == "" && s[0].Commit != ""
+	})
+	if got := b.pods(); strings.Join(got, ",") != strings.Join(before["b"], ",") {
+		t.Fatalf("b's pods changed while Git was unreachable: %v -> %v", before["b"], got)
 	}
 	if anyNode != "a" {
 		if n, w := count(rest, "any"); n != 1 || w != anyNode {

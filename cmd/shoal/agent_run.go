@@ -97,7 +97,9 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 			return err
 		}
 	}
-	a.cluster, err = gossip.New(cfg.gossipConfig(r, log))
+	gcfg := cfg.gossipConfig(r, log)
+	gcfg.Join = nil // joined below, with retries
+	a.cluster, err = gossip.New(gcfg)
 	if err != nil {
 		return err
 	}
@@ -164,7 +166,16 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 		"eligible", cfg.Reconciler, "repo", reconciler.RedactURL(cfg.Repo), "dataDir", cfg.DataDir)
 
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = a.cluster.WhileLeader(ctx, a.rec.Lead) })
+	// A node given --join takes part in the election only once it has
+	// joined: alone, it would elect itself and allocate pod CIDRs that the
+	// cluster it is about to join may have given to others. Its pods run
+	// meanwhile from its persisted state.
+	wg.Go(func() {
+		if len(cfg.Join) > 0 && !a.join(ctx) {
+			return
+		}
+		_ = a.cluster.WhileLeader(ctx, a.rec.Lead)
+	})
 	wg.Go(func() { a.report(ctx) })
 	err = a.runPods(ctx)
 	wg.Wait()
@@ -174,6 +185,30 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 	}
 	return err
 }
+
+// join joins the members of --join, retrying every joinRetry until one
+// answers: members may start in any order, and a member that restarts
+// finds the others again. A member that answers but has another cluster
+// key refuses the join, which is logged each time.
+// It returns false if ctx ended first.
+func (a *agent) join(ctx context.Context) bool {
+	for attempt := 1; ; attempt++ {
+		n, err := a.cluster.Join(a.cfg.Join...)
+		if err == nil {
+			a.log.Info("joined the cluster", "reached", n)
+			return true
+		}
+		if attempt == 1 || attempt%15 == 0 {
+			a.log.Warn("cannot join the cluster yet; retrying, and not taking part in the election until joined (check --join and that every node has the same --cluster-key-file)", "err", err, "attempt", attempt)
+		}
+		if !waitCtx(ctx, joinRetry) {
+			return false
+		}
+	}
+}
+
+// joinRetry is the wait between join attempts.
+const joinRetry = 2 * time.Second
 
 // gitSource makes the Git source of the desired state.
 func (a *agent) gitSource() (*gitsource.Source, error) {
