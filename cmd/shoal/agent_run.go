@@ -177,6 +177,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 		_ = a.cluster.WhileLeader(ctx, a.rec.Lead)
 	})
 	wg.Go(func() { a.report(ctx) })
+	wg.Go(func() { a.reconnect(ctx) })
 	err = a.runPods(ctx)
 	wg.Wait()
 	log.Info("shoal agent stopped; its pods keep running for the next start", "dataDir", cfg.DataDir)
@@ -206,6 +207,27 @@ func (a *agent) join(ctx context.Context) bool {
 		}
 	}
 }
+
+// reconnect tries, every reconnectInterval, to join again the members this
+// node sees dead: memberlist does not look for dead members itself (it
+// only gossips to them for a while), so without this a partition that
+// lasted longer would never heal. Serf does the same (its reconnect
+// interval).
+func (a *agent) reconnect(ctx context.Context) {
+	for waitCtx(ctx, reconnectInterval) {
+		for _, m := range a.cluster.Members() {
+			if m.State != gossip.StateDead || !m.Addr.IsValid() {
+				continue
+			}
+			if _, err := a.cluster.Join(m.Addr.String()); err == nil {
+				a.log.Info("reconnected to a member seen dead", "member", m.Name)
+			}
+		}
+	}
+}
+
+// reconnectInterval is how often dead members are tried again.
+const reconnectInterval = 3 * time.Second
 
 // joinRetry is the wait between join attempts.
 const joinRetry = 2 * time.Second

@@ -1,0 +1,364 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"encoding/hex"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/nodeagent/api"
+	"github.com/shoal-run/shoal/testenv"
+)
+
+// TestGitPushRunsPodsAcrossTheCluster: three nodes, a git push of Pods,
+// each pod running on the node its nodeSelector names; every node answers
+// for the whole cluster (listing, logs and exec forwarded to the pod's
+// node); a forged webhook is refused; a commit that does not load is
+// reported and changes nothing.
+func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
+	c := startRig(t, 3, func(cfg *testenv.Config) {
+		cfg.Labels = map[string]map[string]string{"node2": {"zone": "b"}, "node3": {"zone": "c"}}
+		cfg.GitPollInterval = time.Minute // the webhook must do it
+	})
+	sha := push(t, c, map[string]string{
+		"web.yaml":   podYAML("web", "  nodeSelector: {zone: b}\n"),
+		"api.yaml":   podYAML("api", "  nodeSelector: {zone: c}\n"),
+		"nodes.yaml": "apiVersion: v1\nkind: Node\nmetadata:\n  name: node1\n  labels: {tier: front}\n",
+	}, "two pods")
+
+	waitFor(t, 60*time.Second, "web on node2 and api on node3, as seen from node1", func() bool {
+		ps := pods(c, t, "node1")
+		return runningOn(ps, "web", "node2") && runningOn(ps, "api", "node3")
+	})
+	// Every node gives the same answer (node3 forwards to the leader).
+	ps := pods(c, t, "node3")
+	if !runningOn(ps, "web", "node2") || !runningOn(ps, "api", "node3") || len(ps) != 2 {
+		t.Fatalf("node3's listing: %v", podNames(ps))
+	}
+	web := find(ps, "web")[0]
+	// The pod answers on its address, from its node.
+	out, err := c.Exec(context.Background(), "node2", "busybox", "wget", "-q", "-O-", "http://"+web.Status.PodIP+":8080/")
+	if err != nil || !strings.Contains(string(out), "hello from web") {
+		t.Fatalf("web answered %q (%v)", out, err)
+	}
+	// Exec through node1, on a pod of node2.
+	var stdout bytes.Buffer
+	code, err := client(t, c, "node1").Exec(context.Background(), "default", "web", api.ExecOptions{
+		Command: []string{"cat", "/etc/hostname"}, Stdout: &stdout,
+	})
+	if err != nil || code != 0 || strings.TrimSpace(stdout.String()) != "web" {
+		t.Fatalf("exec via node1: code %d, %q, %v", code, stdout.String(), err)
+	}
+	// Nodes: the repository's Node object labels node1.
+	nodes, err := client(t, c, "node2").ListNodes(context.Background())
+	if err != nil || len(nodes) != 3 {
+		t.Fatalf("nodes: %v %v", nodes, err)
+	}
+	for _, n := range nodes {
+		if n.Labels["kubernetes.io/hostname"] != n.Name || n.Spec.PodCIDR == "" {
+			t.Errorf("node %s: labels %v, pod CIDR %q", n.Name, n.Labels, n.Spec.PodCIDR)
+		}
+	}
+	waitFor(t, 10*time.Second, "node1 labelled by its Node object", func() bool {
+		n, err := client(t, c, "node3").GetNode(context.Background(), "node1")
+		return err == nil && n.Labels["tier"] == "front"
+	})
+	// Status: one leader, three members, the synced commit, on every node.
+	for _, node := range c.NodeNames() {
+		st := status(t, c, node)
+		if st == nil || st.Leader.Name != "node1" || len(st.Members) != 3 || st.Sync.Commit != sha || st.Sync.Error != "" {
+			t.Fatalf("status on %s: %+v", node, st)
+		}
+	}
+
+	// A forged webhook is refused.
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	mac := hmac.New(sha256.New, []byte("not the secret"))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.APIAddr("node2")+"/webhook", bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("forged webhook: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// A commit that does not load: reported with its file, nothing changes.
+	bad := push(t, c, map[string]string{"web.yaml": podYAML("web", "  nodeSelector: {zone: b}\n  bogusField: 1\n")}, "broken")
+	waitFor(t, 30*time.Second, "the load error in status", func() bool {
+		st := status(t, c, "node3")
+		return st != nil && st.Sync.ErrorCommit == bad && strings.Contains(st.Sync.Error, "web.yaml") && st.Sync.Commit == sha
+	})
+	ps = pods(c, t, "node2")
+	if !runningOn(ps, "web", "node2") || find(ps, "web")[0].UID != web.UID {
+		t.Fatalf("a bad commit changed web: %v", podNames(ps))
+	}
+}
+
+// TestLeaderFailover: the leader is killed; another is elected within
+// seconds and carries on without moving or duplicating a pod; bare pods
+// of the dead node are reported failed once it is lost; the killed node
+// comes back as a follower and converges.
+func TestLeaderFailover(t *testing.T) {
+	c := startRig(t, 3, func(cfg *testenv.Config) {
+		cfg.ExtraAgentArgs = []string{"--node-lost-after", "8s"}
+		cfg.GitPollInterval = time.Second
+	})
+	push(t, c, map[string]string{
+		"a.yaml":      podYAML("a", "  nodeSelector: {kubernetes.io/hostname: node2}\n"),
+		"b.yaml":      podYAML("b", "  nodeSelector: {kubernetes.io/hostname: node3}\n"),
+		"pinned.yaml": podYAML("pinned", "  nodeName: node1\n"),
+	}, "pods")
+	waitFor(t, 60*time.Second, "a, b and pinned running", func() bool {
+		ps := pods(c, t, "node2")
+		return runningOn(ps, "a", "node2") && runningOn(ps, "b", "node3") && runningOn(ps, "pinned", "node1")
+	})
+	before := pods(c, t, "node2")
+	// The next leader is the survivor that started first (node2 and node3
+	// start at about the same time).
+	next := nextLeader(t, c, "node1")
+
+	killed := time.Now()
+	if err := c.Kill(context.Background(), "node1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, next+" elected by node2 and node3", func() bool {
+		return leaderOf(t, c, "node2") == next && leaderOf(t, c, "node3") == next
+	})
+	t.Logf("new leader %s after %v", next, time.Since(killed).Round(time.Millisecond))
+
+	push(t, c, map[string]string{"c.yaml": podYAML("c", "")}, "one more")
+	waitFor(t, 30*time.Second, "the new leader runs c", func() bool {
+		return runningOn(pods(c, t, "node3"), "c", "")
+	})
+	after := pods(c, t, "node3")
+	for _, name := range []string{"a", "b"} {
+		was, is := find(before, name), find(after, name)
+		if len(is) != 1 || is[0].UID != was[0].UID || is[0].Spec.NodeName != was[0].Spec.NodeName ||
+			is[0].Status.ContainerStatuses[0].RestartCount != 0 {
+			t.Fatalf("%s moved, restarted or was duplicated by the failover: before %+v, after %+v", name, was, is)
+		}
+	}
+	if f := find(after, "c"); len(f) != 1 || f[0].Spec.NodeName == "node1" {
+		t.Fatalf("c: %+v", f)
+	}
+	// pinned was on node1: unknown, then failed once node1 is lost.
+	waitFor(t, 30*time.Second, "pinned reported Failed (NodeLost)", func() bool {
+		f := find(pods(c, t, "node2"), "pinned")
+		return len(f) == 1 && f[0].Status.Phase == corev1.PodFailed && f[0].Status.Reason == "NodeLost"
+	})
+
+	// node1 comes back: the new leader stays, node1 stops pinned.
+	if err := c.Restart(context.Background(), "node1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "node1 back as a follower with pinned stopped", func() bool {
+		if leaderOf(t, c, "node1") != next {
+			return false
+		}
+		return len(find(localPods(t, c, "node1"), "pinned")) == 0
+	})
+	ps := pods(c, t, "node1")
+	if f := find(ps, "pinned"); len(f) != 1 || f[0].Status.Phase != corev1.PodFailed {
+		t.Fatalf("pinned after node1's return: %+v", f)
+	}
+}
+
+// TestPartitionHeals: a node cut off keeps running its pods (and elects
+// itself in its own view); meanwhile the others follow Git; once healed,
+// the node converges to exactly the desired state.
+func TestPartitionHeals(t *testing.T) {
+	c := startRig(t, 3, func(cfg *testenv.Config) {
+		cfg.GitPollInterval = time.Second
+	})
+	push(t, c, map[string]string{
+		"p2.yaml": podYAML("p2", "  nodeSelector: {kubernetes.io/hostname: node2}\n"),
+		"p3.yaml": podYAML("p3", "  nodeSelector: {kubernetes.io/hostname: node3}\n"),
+	}, "pods")
+	waitFor(t, 60*time.Second, "p2 and p3 running", func() bool {
+		ps := pods(c, t, "node1")
+		return runningOn(ps, "p2", "node2") && runningOn(ps, "p3", "node3")
+	})
+
+	if err := c.Cut("node3"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "both sides see the partition", func() bool {
+		st := statusInside(t, c, "node3")
+		return st != nil && st.Leader.Name == "node3" && memberState(t, c, "node1", "node3") == gossip.StateDead.String()
+	})
+	// The cut node keeps its pod.
+	if ps, ok := localPodsInside(t, c, "node3"); !ok || len(find(ps, "p3")) != 1 {
+		t.Fatalf("node3 stopped p3 while cut off: %v", podNames(ps))
+	}
+	// The majority follows Git: p3 goes, p4 comes.
+	push(t, c, map[string]string{
+		"p3.yaml": "",
+		"p4.yaml": podYAML("p4", "  nodeSelector: {kubernetes.io/hostname: node1}\n"),
+	}, "replace p3 by p4")
+	waitFor(t, 30*time.Second, "p4 running on node1", func() bool {
+		return runningOn(pods(c, t, "node1"), "p4", "node1")
+	})
+
+	if err := c.Heal("node3"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the healed cluster converged", func() bool {
+		for _, n := range c.NodeNames() {
+			if leaderOf(t, c, n) != "node1" {
+				return false
+			}
+		}
+		if len(find(localPods(t, c, "node3"), "p3")) != 0 {
+			return false
+		}
+		ps := pods(c, t, "node3")
+		return len(ps) == 2 && runningOn(ps, "p2", "node2") && runningOn(ps, "p4", "node1")
+	})
+}
+
+// nextLeader is the eligible live member other than gone that started
+// first, in node1's view.
+func nextLeader(t testing.TB, c *testenv.Cluster, gone string) string {
+	st := status(t, c, "node1")
+	if st == nil {
+		t.Fatal("no status from node1")
+	}
+	best := ""
+	var start time.Time
+	for _, m := range st.Members {
+		if m.Name == gone || !m.Eligible {
+			continue
+		}
+		if best == "" || m.StartTime.Before(start) || (m.StartTime.Equal(start) && m.Name < best) {
+			best, start = m.Name, m.StartTime
+		}
+	}
+	return best
+}
+
+// statusInside asks a node for its status from inside its own network
+// namespace (a node cut off the lab network still answers there).
+func statusInside(t testing.TB, c *testenv.Cluster, node string) *api.ClusterStatus {
+	var st api.ClusterStatus
+	if !getInside(t, c, node, "/api/v1/status", &st) {
+		return nil
+	}
+	return &st
+}
+
+// localPodsInside lists a node's own pods from inside its namespace.
+func localPodsInside(t testing.TB, c *testenv.Cluster, node string) ([]corev1.Pod, bool) {
+	var list corev1.PodList
+	if !getInside(t, c, node, "/api/v1/pods?scope=node", &list) {
+		return nil, false
+	}
+	return list.Items, true
+}
+
+func getInside(t testing.TB, c *testenv.Cluster, node, path string, v any) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd, err := c.Command(ctx, node, "busybox", "wget", "-q", "-O-", "--header", "Authorization: Bearer "+c.Token(),
+		"http://"+c.APIAddr(node)+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(out, v) == nil
+}
+
+func memberState(t testing.TB, c *testenv.Cluster, from, member string) string {
+	st := status(t, c, from)
+	if st == nil {
+		return ""
+	}
+	for _, m := range st.Members {
+		if m.Name == member {
+			return m.State
+		}
+	}
+	return ""
+}
+
+// TestWrongKeyIsRefused: an agent with another cluster key cannot join,
+// says why, and the cluster does not see it.
+func TestWrongKeyIsRefused(t *testing.T) {
+	c := startRig(t, 2, nil)
+	dir := t.TempDir()
+	key, _ := gossip.GenerateKey()
+	keyFile := filepath.Join(dir, "other.key")
+	if err := gossip.WriteKeyFile(keyFile, key); err != nil {
+		t.Fatal(err)
+	}
+	n2 := c.Node(2)
+	addr := strings.Split(n2.Addr, "/")[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd, err := c.Command(ctx, "node2", filepath.Join(binDir, "shoal"), "agent", "--name", "intruder",
+		"--bind", addr+":7950", "--api", addr+":7951", "--join", c.Node(1).Gossip,
+		"--cluster-key-file", keyFile, "--data-dir", filepath.Join(dir, "data"),
+		"--cgroup-parent", "/shoal/e2e-intruder", "--bridge", "intr0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	waitFor(t, 20*time.Second, "the intruder says why it cannot join", func() bool {
+		return strings.Contains(log.String(), "the cluster key is wrong")
+	})
+	for _, n := range c.NodeNames() {
+		if st := status(t, c, n); st == nil || len(st.Members) != 2 {
+			t.Fatalf("%s sees %+v", n, st)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func podNames(ps []corev1.Pod) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name+"@"+p.Spec.NodeName+"/"+string(p.Status.Phase))
+	}
+	return out
+}
+
