@@ -5,8 +5,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -361,4 +361,3 @@ func podNames(ps []corev1.Pod) []string {
 	}
 	return out
 }
-
