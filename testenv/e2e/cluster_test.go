@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -95,11 +96,24 @@ func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// A webhook sent to a node that does not lead is forwarded: with the
+	// rig's hook removed and polling at a minute, only the webhook sent to
+	// node3 explains a quick sync.
+	if err := os.Remove(filepath.Join(c.State().GitRoot, testenv.RepoName, "hooks", "post-receive")); err != nil {
+		t.Fatal(err)
+	}
+	good := push(t, c, map[string]string{"extra.yaml": podYAML("extra", "")}, "extra pod")
+	webhook(t, c, "node3")
+	waitFor(t, 20*time.Second, "extra running after the forwarded webhook", func() bool {
+		return runningOn(pods(c, t, "node2"), "extra", "")
+	})
+
 	// A commit that does not load: reported with its file, nothing changes.
 	bad := push(t, c, map[string]string{"web.yaml": podYAML("web", "  nodeSelector: {zone: b}\n  bogusField: 1\n")}, "broken")
+	webhook(t, c, "node2")
 	waitFor(t, 30*time.Second, "the load error in status", func() bool {
 		st := status(t, c, "node3")
-		return st != nil && st.Sync.ErrorCommit == bad && strings.Contains(st.Sync.Error, "web.yaml") && st.Sync.Commit == sha
+		return st != nil && st.Sync.ErrorCommit == bad && strings.Contains(st.Sync.Error, "web.yaml") && st.Sync.Commit == good
 	})
 	ps = pods(c, t, "node2")
 	if !runningOn(ps, "web", "node2") || find(ps, "web")[0].UID != web.UID {
@@ -281,6 +295,26 @@ func getInside(t testing.TB, c *testenv.Cluster, node, path string, v any) bool 
 		return false
 	}
 	return json.Unmarshal(out, v) == nil
+}
+
+// webhook sends node a push event signed with the rig's secret, as a Git
+// host would.
+func webhook(t testing.TB, c *testenv.Cluster, node string) {
+	t.Helper()
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	mac := hmac.New(sha256.New, []byte(c.WebhookSecret()))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.APIAddr(node)+"/webhook", bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook to %s: %s", node, resp.Status)
+	}
 }
 
 func memberState(t testing.TB, c *testenv.Cluster, from, member string) string {
