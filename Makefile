@@ -33,6 +33,9 @@ bench: ## Run the benchmarks (see docs/BENCHMARKS.md; the pod benchmarks need ro
 	$(GO) test -run '^$$' -bench . -benchmem ./manifests/
 	SHOAL_BENCH_RUNC=1 $(GO) test -run '^$$' -bench PodStartToReady -benchtime 3x ./nodeagent/pods/
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./nodeagent/runtime/
+	$(GO) test -run '^$$' -bench Convergence50 -benchtime 3x ./gossip/
+	$(GO) test -run '^$$' -bench GitPushToRunning -benchtime 20x ./testenv/e2e/
+	$(GO) test -run '^$$' -bench LeaderFailover -benchtime 10x ./testenv/e2e/
 
 .PHONY: fuzz
 fuzz: ## Fuzz the manifest decoder for FUZZTIME (default 60s)
