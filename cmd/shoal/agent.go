@@ -48,6 +48,9 @@ type agentConfig struct {
 	Repo, Branch, Path string
 	RepoUser           string
 	RepoPasswordFile   string
+	// RepoSSHKeyFile and RepoKnownHostsFile authenticate an ssh --repo.
+	RepoSSHKeyFile     string
+	RepoKnownHostsFile string
 	WebhookSecretFile  string
 	GitPollInterval    time.Duration
 	// Reconciler says whether this node may be elected.
@@ -140,6 +143,8 @@ next start to re-adopt ("shoal down --data-dir DIR" removes them).`,
 	f.StringVar(&cfg.Path, "path", cfg.Path, "folder of --repo holding the manifests")
 	f.StringVar(&cfg.RepoUser, "repo-user", "", "user name for an https --repo")
 	f.StringVar(&cfg.RepoPasswordFile, "repo-password-file", "", "file holding the password or token for an https --repo")
+	f.StringVar(&cfg.RepoSSHKeyFile, "repo-ssh-key-file", "", "private key (PEM) for an ssh --repo")
+	f.StringVar(&cfg.RepoKnownHostsFile, "repo-known-hosts-file", "", "known_hosts file with the ssh --repo server's host key (required with --repo-ssh-key-file)")
 	f.StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "file holding the push webhook's secret (GitHub, Gitea, Gogs signatures); the webhook is served at /webhook on every node")
 	f.DurationVar(&cfg.GitPollInterval, "git-poll-interval", cfg.GitPollInterval, "how often the leader checks the branch for a new commit")
 	f.BoolVar(&cfg.Reconciler, "reconciler", cfg.Reconciler, "whether this node may be elected reconciler")

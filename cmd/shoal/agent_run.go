@@ -252,6 +252,23 @@ func (a *agent) gitSource() (*gitsource.Source, error) {
 			gc.Auth.Password = string(trimSpace(pw))
 		}
 	}
+	if cfg.RepoSSHKeyFile != "" {
+		key, err := os.ReadFile(cfg.RepoSSHKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--repo-ssh-key-file: %w", err)
+		}
+		gc.Auth.SSHPrivateKey = key
+		if cfg.RepoKnownHostsFile == "" {
+			return nil, errors.New("--repo-ssh-key-file needs --repo-known-hosts-file: the server's host key is always verified (ssh-keyscan HOST > known_hosts, then check it)")
+		}
+	}
+	if cfg.RepoKnownHostsFile != "" {
+		kh, err := os.ReadFile(cfg.RepoKnownHostsFile)
+		if err != nil {
+			return nil, fmt.Errorf("--repo-known-hosts-file: %w", err)
+		}
+		gc.Auth.SSHKnownHosts = kh
+	}
 	s, err := gitsource.New(gc)
 	if err != nil {
 		return nil, fmt.Errorf("--repo: %w", err)

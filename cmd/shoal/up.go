@@ -78,6 +78,8 @@ also each container's init.`,
 	f.StringVar(&cfg.Path, "path", cfg.Path, "folder of the repository holding the manifests")
 	f.StringVar(&cfg.RepoUser, "repo-user", "", "user name for an https --repo")
 	f.StringVar(&cfg.RepoPasswordFile, "repo-password-file", "", "file holding the password or token for an https --repo")
+	f.StringVar(&cfg.RepoSSHKeyFile, "repo-ssh-key-file", "", "private key (PEM) for an ssh --repo")
+	f.StringVar(&cfg.RepoKnownHostsFile, "repo-known-hosts-file", "", "known_hosts file with the ssh --repo server's host key")
 	f.StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "file holding the secret of the push webhook served at /webhook on the node's API (GitHub, Gitea and Gogs signatures)")
 	f.DurationVar(&cfg.GitPollInterval, "git-poll-interval", 0, "how often the repository is checked for a new commit (default: 1s for a local repository, 5s otherwise)")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the node keeps images, containers, its repository and state")
