@@ -284,3 +284,47 @@ func TestLedgerWatch(t *testing.T) {
 		}
 	})
 }
+
+func TestLedgerApplyBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.json")
+	l := newTestLedger(t, "a@1", path)
+	l.Put("a@1", "old", []byte("x"))
+	if err := l.Apply("a@0", Batch{Put: map[string][]byte{"k": nil}}); !errors.Is(err, ErrNotLeader) {
+		t.Fatalf("Apply with a stale term: %v", err)
+	}
+	if err := l.Apply("a@1", Batch{Put: map[string][]byte{"ok": {1}, "": {2}}}); !errors.Is(err, ErrEntry) {
+		t.Fatalf("Apply with a bad entry: %v", err)
+	}
+	if _, ok := l.Get("ok"); ok {
+		t.Fatal("a batch with a bad entry was partly written")
+	}
+	sentBefore := len(l.sent)
+	err := l.Apply("a@1", Batch{
+		Put:    map[string][]byte{"b": []byte("2"), "a": []byte("1"), "both": []byte("x")},
+		Delete: []string{"old", "both"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := l.Snapshot()
+	want := []Entry{
+		{Key: "a", Value: []byte("1"), Term: "a@1", Seq: 2},
+		{Key: "b", Value: []byte("2"), Term: "a@1", Seq: 3},
+		{Key: "both", Term: "a@1", Seq: 4, Deleted: true},
+		{Key: "old", Term: "a@1", Seq: 5, Deleted: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the batch %+v, want %+v", got, want)
+	}
+	if len(l.sent)-sentBefore != 4 {
+		t.Errorf("spread %d entries, want 4", len(l.sent)-sentBefore)
+	}
+	if err := l.Apply("a@1", Batch{}); err != nil {
+		t.Fatal(err)
+	}
+	l.close()
+	again := newTestLedger(t, "a@2", path)
+	if !reflect.DeepEqual(again.Snapshot(), want) {
+		t.Fatalf("reloaded %+v", again.Snapshot())
+	}
+}

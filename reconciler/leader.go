@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -156,7 +155,8 @@ type term struct {
 	sent     map[string]*sent
 	gen      uint64
 	lastSeen map[string]time.Time
-	members  string // fingerprint of the membership, to notice changes
+	members  string       // fingerprint of the membership, to notice changes
+	batch    gossip.Batch // the step's ledger writes, applied by flush
 }
 
 // Lead runs the reconciler for one term until ctx is cancelled (leadership
@@ -350,6 +350,7 @@ func (t *term) step(ctx context.Context) {
 		t.log.Error("node has no pod CIDR", "node", node, "reason", why)
 	}
 	if t.desired == nil {
+		t.flush()
 		return
 	}
 	t.recordNodeSpecs(plan.NodeSpecs)
@@ -357,11 +358,11 @@ func (t *term) step(ctx context.Context) {
 		t.put(placementKey(key), []byte(node))
 	}
 	for _, key := range plan.Remove {
-		if err := t.ledger.Delete(t.term, placementKey(key)); err != nil {
-			t.log.Warn("ledger", "err", err)
-		}
+		t.del(placementKey(key))
 	}
+	t.flush()
 	t.recordFailed(plan, failed)
+	t.flush()
 	t.updateView(plan, failed, addrs)
 	for node, content := range plan.Nodes {
 		if addr := addrs[node]; addr != "" {
@@ -370,12 +371,30 @@ func (t *term) step(ctx context.Context) {
 	}
 }
 
+// put adds a write to the step's batch unless the ledger already holds
+// that value; flush applies the batch (one ledger save).
 func (t *term) put(key string, value []byte) {
 	if e, ok := t.ledger.Get(key); ok && bytes.Equal(e.Value, value) {
 		return
 	}
-	if err := t.ledger.Put(t.term, key, value); err != nil {
-		t.log.Warn("ledger", "key", key, "err", err)
+	if t.batch.Put == nil {
+		t.batch.Put = map[string][]byte{}
+	}
+	t.batch.Put[key] = value
+}
+
+// del adds a deletion of a key the ledger holds to the step's batch.
+func (t *term) del(key string) {
+	if _, ok := t.ledger.Get(key); ok {
+		t.batch.Delete = append(t.batch.Delete, key)
+	}
+}
+
+func (t *term) flush() {
+	b := t.batch
+	t.batch = gossip.Batch{}
+	if err := t.ledger.Apply(t.term, b); err != nil {
+		t.log.Warn("ledger", "err", err)
 	}
 }
 
@@ -388,7 +407,7 @@ func (t *term) recordNodeSpecs(specs map[string]NodeSpec) {
 	}
 	for _, e := range t.ledger.List(PrefixNodeSpec) {
 		if _, ok := specs[strings.TrimPrefix(e.Key, PrefixNodeSpec)]; !ok {
-			_ = t.ledger.Delete(t.term, e.Key)
+			t.del(e.Key)
 		}
 	}
 }
@@ -557,12 +576,12 @@ func (t *term) recordFailed(plan Plan, failed map[types.NamespacedName]failure) 
 		t.log.Warn("pod failed: its node is lost", "pod", key, "node", f.Node)
 		data, _ := json.Marshal(f)
 		t.put(PrefixFailed+key.Namespace+"/"+key.Name, data)
-		_ = t.ledger.Delete(t.term, placementKey(key))
+		t.del(placementKey(key))
 		failed[key] = f
 	}
 	for key, f := range failed {
 		if uid, ok := desired[key]; !ok || uid != f.UID {
-			_ = t.ledger.Delete(t.term, PrefixFailed+key.Namespace+"/"+key.Name)
+			t.del(PrefixFailed + key.Namespace + "/" + key.Name)
 			delete(failed, key)
 		}
 	}
@@ -603,14 +622,4 @@ func RedactURL(raw string) string {
 		}
 	}
 	return raw
-}
-
-// sortPods sorts pods by namespace and name.
-func sortPods(pods []corev1.Pod) {
-	sort.Slice(pods, func(i, j int) bool {
-		if pods[i].Namespace != pods[j].Namespace {
-			return pods[i].Namespace < pods[j].Namespace
-		}
-		return pods[i].Name < pods[j].Name
-	})
 }
