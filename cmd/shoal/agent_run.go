@@ -165,6 +165,10 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 	log.Info("shoal agent running", "api", r.apiAdvertise, "gossip", r.advertise.String(),
 		"eligible", cfg.Reconciler, "repo", reconciler.RedactURL(cfg.Repo), "dataDir", cfg.DataDir)
 
+	// The node's loops stop together: when ctx ends, or when the pods
+	// cannot run (runPods returns an error).
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var wg sync.WaitGroup
 	// A node given --join takes part in the election only once it has
 	// joined: alone, it would elect itself and allocate pod CIDRs that the
@@ -179,6 +183,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 	wg.Go(func() { a.report(ctx) })
 	wg.Go(func() { a.reconnect(ctx) })
 	err = a.runPods(ctx)
+	stop()
 	wg.Wait()
 	log.Info("shoal agent stopped; its pods keep running for the next start", "dataDir", cfg.DataDir)
 	if errors.Is(err, context.Canceled) {
