@@ -239,3 +239,7 @@ spec: {unschedulable: true}
 		})
 	}
 }
+
+func loadFS(fsys fstest.MapFS) (*manifests.Set, error) { return manifests.Load(fsys) }
+
+func mustQ(s string) resource.Quantity { return resource.MustParse(s) }
