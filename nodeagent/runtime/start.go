@@ -86,6 +86,7 @@ func (r *Runtime) Start(ctx context.Context, spec ContainerSpec) (State, error) 
 func (r *Runtime) start(ctx context.Context, spec *ContainerSpec) (*container, int, error) {
 	id := spec.ID
 	dir := r.containerDir(id)
+	go warmCgroupMigration() // see there: overlaps a kernel wait with the work below
 	c := newContainer(r, id, meta{Spec: *spec, CreatedAt: time.Now()})
 	if err := writeJSON(filepath.Join(dir, specFile), c.meta); err != nil {
 		return c, 0, fmt.Errorf("container %s: %w", id, err)
