@@ -6,12 +6,14 @@ import (
 	"sort"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/reconciler/placement"
+	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
 // NodeReport is what the leader knows of one node: gossip says whether it
@@ -49,6 +51,10 @@ type Input struct {
 	// NodeLostAfter is how long a node may go unseen before its pods fail
 	// (placement.DefaultNodeLostAfter when zero).
 	NodeLostAfter time.Duration
+	// Owned and Seq are the ledger's records of the pods controllers made,
+	// and their name sequences (package replicas).
+	Owned map[types.NamespacedName]replicas.Owned
+	Seq   map[string]uint64
 }
 
 // NodeContent is one node's full desired state: its pods (spec.nodeName
@@ -90,6 +96,12 @@ type Plan struct {
 	Remove  []types.NamespacedName
 	Pending map[types.NamespacedName]string
 	Failed  map[types.NamespacedName]string
+	// Pods are every desired pod: the bare pods and those the controllers
+	// keep (Input.Desired's with the controllers' added).
+	Pods []*corev1.Pod
+	// Replicas is the controllers' plan: records to create and delete,
+	// sequences, status.
+	Replicas replicas.Plan
 }
 
 // Compute decides what every node runs. It is pure: no I/O, no clock but
@@ -120,8 +132,10 @@ func Compute(in Input) Plan {
 		plan.NodeSpecs[n.Name] = NodeSpec{Labels: n.Labels, Annotations: n.Annotations, Unschedulable: n.Spec.Unschedulable}
 	}
 
+	plan.Replicas = computeReplicas(in)
+	plan.Pods = append(manifests.Of[*corev1.Pod](in.Desired), plan.Replicas.Pods...)
 	pin := placement.Input{
-		Pods:          manifests.Of[*corev1.Pod](in.Desired),
+		Pods:          plan.Pods,
 		Placements:    in.Placements,
 		Now:           in.Now,
 		NodeLostAfter: in.NodeLostAfter,
@@ -192,6 +206,61 @@ func Compute(in Input) Plan {
 		plan.Nodes[n.Name] = c
 	}
 	return plan
+}
+
+// computeReplicas runs the ReplicaSet and ReplicationController
+// controller. A controller's pod is gone, and replaced, when its node is
+// lost by placement's rule (unseen for NodeLostAfter, or no longer a
+// node).
+func computeReplicas(in Input) replicas.Plan {
+	var ctrls []replicas.Controller
+	for _, r := range manifests.Of[*appsv1.ReplicaSet](in.Desired) {
+		n := int32(1)
+		if r.Spec.Replicas != nil {
+			n = *r.Spec.Replicas
+		}
+		ctrls = append(ctrls, replicas.Controller{Kind: "ReplicaSet", APIVersion: "apps/v1",
+			Namespace: r.Namespace, Name: r.Name, Replicas: n, Template: &r.Spec.Template})
+	}
+	for _, r := range manifests.Of[*corev1.ReplicationController](in.Desired) {
+		if r.Spec.Template == nil {
+			continue
+		}
+		n := int32(1)
+		if r.Spec.Replicas != nil {
+			n = *r.Spec.Replicas
+		}
+		ctrls = append(ctrls, replicas.Controller{Kind: "ReplicationController", APIVersion: "v1",
+			Namespace: r.Namespace, Name: r.Name, Replicas: n, Template: r.Spec.Template})
+	}
+	lostAfter := in.NodeLostAfter
+	if lostAfter <= 0 {
+		lostAfter = placement.DefaultNodeLostAfter
+	}
+	nodes := map[string]NodeReport{}
+	actual := map[types.NamespacedName]*corev1.Pod{}
+	for _, n := range in.Nodes {
+		nodes[n.Name] = n
+		for i := range n.Pods {
+			p := &n.Pods[i]
+			actual[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = p
+		}
+	}
+	gone := map[types.NamespacedName]bool{}
+	for key := range in.Owned {
+		node, placed := in.Placements[key]
+		if !placed {
+			continue
+		}
+		n, ok := nodes[node]
+		if !ok || in.Now.Sub(n.LastSeen) >= lostAfter {
+			gone[key] = true
+		}
+	}
+	return replicas.Compute(replicas.Input{
+		Controllers: ctrls, Owned: in.Owned, Seq: in.Seq,
+		Actual: actual, Gone: gone, Now: in.Now,
+	})
 }
 
 // nodeReady reports whether a node record's Ready condition is True.

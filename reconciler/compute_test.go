@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
 var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -243,3 +244,46 @@ spec: {unschedulable: true}
 func loadFS(fsys fstest.MapFS) (*manifests.Set, error) { return manifests.Load(fsys) }
 
 func mustQ(s string) resource.Quantity { return resource.MustParse(s) }
+
+func TestComputeReplicaSetSpreadsAndReplacesLostPods(t *testing.T) {
+	set := load(t, `
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: busybox}]}
+`)
+	in := Input{Desired: set, Nodes: []NodeReport{report("a"), report("b"), report("c")}, Now: now,
+		ClusterCIDR: netip.MustParsePrefix("10.244.0.0/16"), Placements: map[types.NamespacedName]string{},
+		Owned: map[types.NamespacedName]replicas.Owned{}, Seq: map[string]uint64{}}
+	plan := Compute(in)
+	for _, n := range []string{"a", "b", "c"} {
+		if len(plan.Nodes[n].Pods) != 1 || plan.Nodes[n].Pods[0].OwnerReferences[0].Name != "web" {
+			t.Fatalf("node %s: %v (spread one per node)", n, plan.Nodes[n].Pods)
+		}
+	}
+	// Record the plan, then lose node c: its pod is replaced on a or b.
+	for k, o := range plan.Replicas.Create {
+		in.Owned[k] = o
+	}
+	for k, v := range plan.Replicas.Seq {
+		in.Seq[k] = v
+	}
+	for k, n := range plan.Place {
+		in.Placements[k] = n
+	}
+	lostPod := plan.Nodes["c"].Pods[0].Name
+	in.Nodes[2] = NodeReport{Name: "c", LastSeen: now.Add(-time.Hour)}
+	next := Compute(in)
+	if len(next.Replicas.Delete) != 1 || next.Replicas.Delete[0].Name != lostPod || len(next.Replicas.Create) != 1 {
+		t.Fatalf("replicas plan: %+v", next.Replicas)
+	}
+	total := len(next.Nodes["a"].Pods) + len(next.Nodes["b"].Pods)
+	if total != 3 || len(next.Failed) != 0 {
+		t.Fatalf("after losing c: a %d, b %d pods, failed %v", len(next.Nodes["a"].Pods), len(next.Nodes["b"].Pods), next.Failed)
+	}
+}

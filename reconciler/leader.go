@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
 	"github.com/shoal-run/shoal/reconciler/placement"
+	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
 // Cluster is the leader's view of gossip; *gossip.Cluster implements it.
@@ -311,6 +313,8 @@ func (t *term) step(ctx context.Context) {
 		NodeCIDRBits:  t.r.cfg.NodeCIDRBits,
 		Now:           now,
 		NodeLostAfter: t.r.cfg.NodeLostAfter,
+		Owned:         readOwned(t.ledger),
+		Seq:           readSeq(t.ledger),
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -354,6 +358,7 @@ func (t *term) step(ctx context.Context) {
 		return
 	}
 	t.recordNodeSpecs(plan.NodeSpecs)
+	t.recordOwned(plan.Replicas)
 	for key, node := range plan.Place {
 		t.put(placementKey(key), []byte(node))
 	}
@@ -395,6 +400,21 @@ func (t *term) flush() {
 	t.batch = gossip.Batch{}
 	if err := t.ledger.Apply(t.term, b); err != nil {
 		t.log.Warn("ledger", "err", err)
+	}
+}
+
+// recordOwned records the controllers' new pods, forgets deleted ones and
+// advances their name sequences.
+func (t *term) recordOwned(p replicas.Plan) {
+	for key, o := range p.Create {
+		data, _ := json.Marshal(o)
+		t.put(PrefixOwned+key.Namespace+"/"+key.Name, data)
+	}
+	for _, key := range p.Delete {
+		t.del(PrefixOwned + key.Namespace + "/" + key.Name)
+	}
+	for owner, seq := range p.Seq {
+		t.put(PrefixSeq+owner, []byte(strconv.FormatUint(seq, 10)))
 	}
 }
 
@@ -482,7 +502,8 @@ func (t *term) push(ctx context.Context, node, addr string, c NodeContent) {
 // last report, else phase Unknown), as Kubernetes shows them.
 func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, live map[string]string) {
 	var out []corev1.Pod
-	pods := manifests.Of[*corev1.Pod](t.desired)
+	// Every desired pod, failed bare pods included (plan.Pods lacks them).
+	pods := append(manifests.Of[*corev1.Pod](t.desired), plan.Replicas.Pods...)
 	placements := readPlacements(t.ledger)
 	for _, p := range pods {
 		key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}

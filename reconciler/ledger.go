@@ -2,12 +2,14 @@ package reconciler
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
 // Ledger keys the reconciler writes. Every node holds the ledger, so every
@@ -22,6 +24,11 @@ const (
 	PrefixNodeSpec = "nodespec/"
 	// PrefixSync + ref -> SyncRecord JSON: the last sync of a tracked ref.
 	PrefixSync = "sync/"
+	// PrefixOwned + "namespace/name" -> replicas.Owned JSON: a pod a
+	// controller made.
+	PrefixOwned = "owned/"
+	// PrefixSeq + controller key -> the controller's name sequence.
+	PrefixSeq = "ownerseq/"
 )
 
 // SyncRecord is the outcome of the last sync of one tracked ref.
@@ -97,6 +104,30 @@ func readPodCIDRs(l *gossip.Ledger) map[string]string {
 	out := map[string]string{}
 	for _, e := range l.List(PrefixPodCIDR) {
 		out[strings.TrimPrefix(e.Key, PrefixPodCIDR)] = string(e.Value)
+	}
+	return out
+}
+
+// readOwned returns the ledger's controller pod records.
+func readOwned(l *gossip.Ledger) map[types.NamespacedName]replicas.Owned {
+	out := map[types.NamespacedName]replicas.Owned{}
+	for _, e := range l.List(PrefixOwned) {
+		ns, name, ok := strings.Cut(strings.TrimPrefix(e.Key, PrefixOwned), "/")
+		var o replicas.Owned
+		if ok && json.Unmarshal(e.Value, &o) == nil {
+			out[types.NamespacedName{Namespace: ns, Name: name}] = o
+		}
+	}
+	return out
+}
+
+// readSeq returns the controllers' name sequences.
+func readSeq(l *gossip.Ledger) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, e := range l.List(PrefixSeq) {
+		if n, err := strconv.ParseUint(string(e.Value), 10, 64); err == nil {
+			out[strings.TrimPrefix(e.Key, PrefixSeq)] = n
+		}
 	}
 	return out
 }

@@ -495,6 +495,7 @@ func (a *agent) report(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-a.kick:
 		}
 		l := a.cluster.Leader()
 		if l.Term == "" {
@@ -522,6 +523,15 @@ func (a *agent) report(ctx context.Context) {
 			}
 		}
 		last, lastTerm, lastAt = fp, l.Term, time.Now()
+	}
+}
+
+// kickReport asks the reporter to look for a change now (the node just
+// became Ready: the leader may place pods on it at once).
+func (a *agent) kickReport() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
 	}
 }
 

@@ -44,6 +44,7 @@ type agent struct {
 	tclient  *transport.Client
 	recv     *transport.Receiver
 	states   chan transport.NodeState // latest accepted state, handed to the pod loop
+	kick     chan struct{}            // asks the reporter for a report now
 	metrics  *reconciler.Metrics
 
 	mu       sync.Mutex
@@ -85,6 +86,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 		cfg: cfg, r: r, log: log, started: time.Now(),
 		statuses: reconciler.NewStatuses(),
 		states:   make(chan transport.NodeState, 1),
+		kick:     make(chan struct{}, 1),
 		metrics:  reconciler.NewMetrics(),
 		peers:    map[string]*api.Client{},
 		records:  map[string]corev1.Node{},
@@ -372,6 +374,7 @@ func (a *agent) runPods(ctx context.Context) error {
 	a.parts, a.podCIDR = p, cidr
 	a.mu.Unlock()
 	a.restored.Store(true)
+	a.kickReport()
 	a.log.Info("pods ready", "podCIDR", cidr)
 	defer p.mgr.Shutdown()
 	var applied transport.NodeState

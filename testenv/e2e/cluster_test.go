@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -394,4 +395,82 @@ func podNames(ps []corev1.Pod) []string {
 		out = append(out, p.Name+"@"+p.Spec.NodeName+"/"+string(p.Status.Phase))
 	}
 	return out
+}
+
+// TestReplicaSetOnTheCluster: a ReplicaSet and a ReplicationController
+// from Git keep their replica counts, spread over the nodes, and follow
+// scaling and removal.
+func TestReplicaSetOnTheCluster(t *testing.T) {
+	c := startRig(t, 3, func(cfg *testenv.Config) { cfg.GitPollInterval = time.Second })
+	rs := func(n int) string {
+		return fmt.Sprintf(`apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web}
+spec:
+  replicas: %d
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: testapp:test}]
+`, n)
+	}
+	const rc = `apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy}
+spec:
+  replicas: 2
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      containers: [{name: app, image: busybox, command: [sleep, "3600"]}]
+`
+	owned := func(ps []corev1.Pod, owner string) (running int, nodes map[string]int) {
+		nodes = map[string]int{}
+		for _, p := range ps {
+			if len(p.OwnerReferences) == 1 && p.OwnerReferences[0].Name == owner && p.Status.Phase == corev1.PodRunning {
+				running++
+				nodes[p.Spec.NodeName]++
+			}
+		}
+		return running, nodes
+	}
+	// Every node Ready before the first push, as a user would see it.
+	waitFor(t, 30*time.Second, "every node Ready", func() bool {
+		nodes, err := client(t, c, "node1").ListNodes(context.Background())
+		if err != nil || len(nodes) != 3 {
+			return false
+		}
+		for _, n := range nodes {
+			if len(n.Status.Conditions) == 0 || n.Status.Conditions[0].Status != corev1.ConditionTrue {
+				return false
+			}
+		}
+		return true
+	})
+	push(t, c, map[string]string{"web.yaml": rs(3), "legacy.yaml": rc}, "replica sets")
+	waitFor(t, 60*time.Second, "3 web pods and 2 legacy pods", func() bool {
+		ps := pods(c, t, "node2")
+		n, _ := owned(ps, "web")
+		l, _ := owned(ps, "legacy")
+		return n == 3 && l == 2 && len(ps) == 5
+	})
+	// By now the leader has every node's Ready report: new pods spread to
+	// the nodes with fewest of them.
+	push(t, c, map[string]string{"web.yaml": rs(5)}, "scale up")
+	waitFor(t, 60*time.Second, "5 web pods on the three nodes", func() bool {
+		n, nodes := owned(pods(c, t, "node1"), "web")
+		return n == 5 && len(nodes) == 3
+	})
+	push(t, c, map[string]string{"web.yaml": rs(1)}, "scale down")
+	waitFor(t, 60*time.Second, "1 web pod left", func() bool {
+		ps := pods(c, t, "node3")
+		n, _ := owned(ps, "web")
+		return n == 1 && len(find(ps, "web")) == 0 && len(ps) == 3
+	})
+	push(t, c, map[string]string{"web.yaml": "", "legacy.yaml": ""}, "remove them")
+	waitFor(t, 60*time.Second, "no pods left", func() bool {
+		ps := pods(c, t, "node1")
+		return ps != nil && len(ps) == 0
+	})
 }

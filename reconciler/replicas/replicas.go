@@ -1,0 +1,261 @@
+// Package replicas is the ReplicaSet and ReplicationController controller
+// as a pure function: Compute(Input) Plan, with the clock in Input.Now.
+//
+// shoal has no API server to hold the pods a controller made: the pods a
+// controller owns are records in the replicated ledger (Input.Owned), so a
+// new leader carries on with the same pods. Compute keeps each controller's
+// count of live records equal to its replicas: it makes new pod names when
+// there are too few and chooses which records to delete when there are too
+// many, and it replaces a pod that ended (Failed or Succeeded) or whose node
+// was lost (Input.Gone). The caller records Plan.Create and Plan.Delete in
+// the ledger, and places Plan.Pods like bare pods (they carry an
+// ownerReference, which placement spreads by).
+//
+// # Rules
+//
+//   - A pod is made from the controller's current template: its labels and
+//     annotations, its spec, the name "<controller>-<5 characters>" (as the
+//     Kubernetes name generator), the controller's namespace, and a
+//     controller ownerReference. Names come from a per-controller sequence
+//     (Input.Seq, advanced in Plan.Seq) hashed with the controller's
+//     identity, so the same input gives the same names.
+//   - Scaling down deletes, in order: pods no node reports yet, pods not
+//     Ready, then the most recently created, as the ReplicaSet controller
+//     prefers.
+//   - A controller that leaves the desired state has all its records
+//     deleted (its pods stop).
+//
+// Not done yet: a template change replaces the controller's pods (a
+// Kubernetes ReplicaSet keeps them until they are deleted; Deployments,
+// which make a ReplicaSet per template, are not affected); pods that stop
+// matching the selector are not let go (shoal makes every pod from the
+// template, so they always match); `shoal quarantine`.
+package replicas
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Owned is the ledger record of a pod a controller made.
+type Owned struct {
+	// Owner is the controller's key, "Kind/namespace/name".
+	Owner string `json:"owner"`
+	// Created is when the record was made.
+	Created time.Time `json:"created"`
+}
+
+// Controller is a ReplicaSet or ReplicationController of the desired
+// state, reduced to what the controller needs.
+type Controller struct {
+	Kind, APIVersion string
+	Namespace, Name  string
+	Replicas         int32
+	Template         *corev1.PodTemplateSpec
+}
+
+// Key is the controller's key in Owned.Owner.
+func (c *Controller) Key() string { return c.Kind + "/" + c.Namespace + "/" + c.Name }
+
+// UID is the controller's stable identity: shoal's objects come from Git
+// and have no server-made UID, so it is derived from kind, namespace and
+// name.
+func (c *Controller) UID() types.UID { return uidOf(c.Key()) }
+
+// Input is everything Compute needs; it is not modified.
+type Input struct {
+	Controllers []Controller
+	// Owned are the ledger's records, by pod.
+	Owned map[types.NamespacedName]Owned
+	// Seq is each controller's name sequence (by key), from the ledger.
+	Seq map[string]uint64
+	// Actual are the pods the nodes report, by pod.
+	Actual map[types.NamespacedName]*corev1.Pod
+	// Gone are pods whose node is lost: they are replaced.
+	Gone map[types.NamespacedName]bool
+	Now  time.Time
+}
+
+// Status is a controller's replica counts, as Kubernetes reports them.
+type Status struct {
+	Replicas, ReadyReplicas int32
+}
+
+// Plan is what Compute decided. Every map is non-nil.
+type Plan struct {
+	// Pods are every controller pod to run, sorted by namespace and name.
+	Pods []*corev1.Pod
+	// Create are new records; Delete records to remove, sorted.
+	Create map[types.NamespacedName]Owned
+	Delete []types.NamespacedName
+	// Seq are the controllers' advanced sequences (only those that moved).
+	Seq map[string]uint64
+	// Status by controller key.
+	Status map[string]Status
+}
+
+// Compute keeps every controller's pods at its replica count.
+func Compute(in Input) Plan {
+	plan := Plan{
+		Create: map[types.NamespacedName]Owned{},
+		Seq:    map[string]uint64{},
+		Status: map[string]Status{},
+	}
+	byOwner := map[string][]types.NamespacedName{}
+	for key, o := range in.Owned {
+		byOwner[o.Owner] = append(byOwner[o.Owner], key)
+	}
+	known := map[string]bool{}
+	ctrls := append([]Controller(nil), in.Controllers...)
+	sort.Slice(ctrls, func(i, j int) bool { return ctrls[i].Key() < ctrls[j].Key() })
+	for i := range ctrls {
+		c := &ctrls[i]
+		known[c.Key()] = true
+		var live []types.NamespacedName
+		for _, key := range byOwner[c.Key()] {
+			if p := in.Actual[key]; in.Gone[key] || (p != nil && (p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded)) {
+				plan.Delete = append(plan.Delete, key)
+				continue
+			}
+			live = append(live, key)
+		}
+		want := int(c.Replicas)
+		if len(live) > want {
+			sortForDeletion(live, in)
+			plan.Delete = append(plan.Delete, live[want:]...)
+			live = live[:want]
+		}
+		seq := in.Seq[c.Key()]
+		taken := map[string]bool{}
+		for key := range in.Owned {
+			taken[key.Name] = true
+		}
+		for len(live) < want {
+			seq++
+			name := c.Name + "-" + suffix(c.UID(), seq)
+			if taken[name] {
+				continue
+			}
+			key := types.NamespacedName{Namespace: c.Namespace, Name: name}
+			plan.Create[key] = Owned{Owner: c.Key(), Created: in.Now}
+			live = append(live, key)
+		}
+		if seq != in.Seq[c.Key()] {
+			plan.Seq[c.Key()] = seq
+		}
+		st := Status{Replicas: int32(len(live))}
+		for _, key := range live {
+			plan.Pods = append(plan.Pods, podFor(c, key.Name))
+			if p := in.Actual[key]; p != nil && podReady(p) {
+				st.ReadyReplicas++
+			}
+		}
+		plan.Status[c.Key()] = st
+	}
+	for owner, keys := range byOwner {
+		if !known[owner] {
+			plan.Delete = append(plan.Delete, keys...)
+		}
+	}
+	sort.Slice(plan.Pods, func(i, j int) bool {
+		if plan.Pods[i].Namespace != plan.Pods[j].Namespace {
+			return plan.Pods[i].Namespace < plan.Pods[j].Namespace
+		}
+		return plan.Pods[i].Name < plan.Pods[j].Name
+	})
+	sortKeys(plan.Delete)
+	return plan
+}
+
+// sortForDeletion orders a controller's pods: the ones to keep first.
+// Deleted first (so last here): not reported by a node, not Ready, newest.
+func sortForDeletion(keys []types.NamespacedName, in Input) {
+	rank := func(key types.NamespacedName) int {
+		p := in.Actual[key]
+		switch {
+		case p == nil:
+			return 2
+		case !podReady(p):
+			return 1
+		}
+		return 0
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		ri, rj := rank(keys[i]), rank(keys[j])
+		if ri != rj {
+			return ri < rj
+		}
+		ci, cj := in.Owned[keys[i]].Created, in.Owned[keys[j]].Created
+		if !ci.Equal(cj) {
+			return ci.Before(cj)
+		}
+		return keys[i].Name < keys[j].Name
+	})
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podFor makes the pod name of controller c from its template.
+func podFor(c *Controller, name string) *corev1.Pod {
+	p := &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: c.Namespace,
+			Labels: c.Template.Labels, Annotations: c.Template.Annotations,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: c.APIVersion, Kind: c.Kind, Name: c.Name, UID: c.UID(),
+				Controller: ptr(true), BlockOwnerDeletion: ptr(true),
+			}},
+		},
+		Spec: *c.Template.Spec.DeepCopy(),
+	}
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// suffix is five characters of Kubernetes' name alphabet (no vowels, no
+// characters that look alike), from the controller's identity and seq.
+func suffix(uid types.UID, seq uint64) string {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	h := sha256.New()
+	h.Write([]byte(uid))
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], seq)
+	h.Write(b[:])
+	sum := h.Sum(nil)
+	out := make([]byte, 5)
+	for i := range out {
+		out[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	return string(out)
+}
+
+func uidOf(key string) types.UID {
+	sum := sha256.Sum256([]byte("shoal controller " + key))
+	s := fmt.Sprintf("%x", sum[:16])
+	return types.UID(s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32])
+}
+
+func sortKeys(keys []types.NamespacedName) {
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Namespace != keys[j].Namespace {
+			return keys[i].Namespace < keys[j].Namespace
+		}
+		return keys[i].Name < keys[j].Name
+	})
+}

@@ -1,0 +1,171 @@
+package replicas
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func rs(name string, replicas int32) Controller {
+	return Controller{
+		Kind: "ReplicaSet", APIVersion: "apps/v1", Namespace: "default", Name: name, Replicas: replicas,
+		Template: &corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+		},
+	}
+}
+
+func key(name string) types.NamespacedName { return types.NamespacedName{Namespace: "default", Name: name} }
+
+// apply records a plan as the leader does, for the next Compute.
+func apply(in *Input, p Plan) {
+	if in.Owned == nil {
+		in.Owned = map[types.NamespacedName]Owned{}
+	}
+	if in.Seq == nil {
+		in.Seq = map[string]uint64{}
+	}
+	for k, o := range p.Create {
+		in.Owned[k] = o
+	}
+	for _, k := range p.Delete {
+		delete(in.Owned, k)
+	}
+	for k, s := range p.Seq {
+		in.Seq[k] = s
+	}
+}
+
+func pod(phase corev1.PodPhase, ready bool) *corev1.Pod {
+	p := &corev1.Pod{Status: corev1.PodStatus{Phase: phase}}
+	st := corev1.ConditionFalse
+	if ready {
+		st = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}
+	return p
+}
+
+func TestScaleUpMakesStablePods(t *testing.T) {
+	in := Input{Controllers: []Controller{rs("web", 3)}, Now: now}
+	p := Compute(in)
+	if len(p.Pods) != 3 || len(p.Create) != 3 || p.Seq["ReplicaSet/default/web"] != 3 {
+		t.Fatalf("plan: %d pods, %d creates, seq %v", len(p.Pods), len(p.Create), p.Seq)
+	}
+	for _, pod := range p.Pods {
+		if !strings.HasPrefix(pod.Name, "web-") || len(pod.Name) != len("web-")+5 || pod.Labels["app"] != "web" ||
+			len(pod.OwnerReferences) != 1 || pod.OwnerReferences[0].Kind != "ReplicaSet" || pod.OwnerReferences[0].UID == "" {
+			t.Fatalf("pod %+v", pod.ObjectMeta)
+		}
+	}
+	// The same input gives the same names; once recorded, nothing changes.
+	if again := Compute(in); again.Pods[0].Name != p.Pods[0].Name {
+		t.Fatal("names are not deterministic")
+	}
+	apply(&in, p)
+	next := Compute(in)
+	if len(next.Create) != 0 || len(next.Delete) != 0 || len(next.Seq) != 0 || len(next.Pods) != 3 {
+		t.Fatalf("a recorded plan changed again: %+v", next)
+	}
+	if next.Status["ReplicaSet/default/web"].Replicas != 3 {
+		t.Fatalf("status %+v", next.Status)
+	}
+}
+
+func TestScaleDownOrder(t *testing.T) {
+	in := Input{Controllers: []Controller{rs("web", 4)}, Now: now}
+	p := Compute(in)
+	apply(&in, p)
+	names := []string{}
+	for _, pod := range p.Pods {
+		names = append(names, pod.Name)
+	}
+	// Created at different times; one not reported, one not ready.
+	for i, n := range names {
+		o := in.Owned[key(n)]
+		o.Created = now.Add(time.Duration(i) * time.Minute)
+		in.Owned[key(n)] = o
+	}
+	in.Actual = map[types.NamespacedName]*corev1.Pod{
+		key(names[0]): pod(corev1.PodRunning, true),
+		key(names[1]): pod(corev1.PodRunning, false),
+		key(names[3]): pod(corev1.PodRunning, true),
+		// names[2] not reported
+	}
+	tests := []struct {
+		replicas int32
+		deleted  []string
+	}{
+		{3, []string{names[2]}},
+		{2, []string{names[1], names[2]}},
+		{1, []string{names[1], names[2], names[3]}},
+		{0, names},
+	}
+	for _, tt := range tests {
+		in.Controllers = []Controller{rs("web", tt.replicas)}
+		got := Compute(in)
+		var del []string
+		for _, k := range got.Delete {
+			del = append(del, k.Name)
+		}
+		if strings.Join(sorted(del), ",") != strings.Join(sorted(tt.deleted), ",") || len(got.Pods) != int(tt.replicas) {
+			t.Errorf("replicas %d: deleted %v, want %v (%d pods)", tt.replicas, del, tt.deleted, len(got.Pods))
+		}
+	}
+}
+
+func TestEndedAndGonePodsAreReplaced(t *testing.T) {
+	in := Input{Controllers: []Controller{rs("web", 3)}, Now: now}
+	apply(&in, Compute(in))
+	var names []string
+	for k := range in.Owned {
+		names = append(names, k.Name)
+	}
+	names = sorted(names)
+	in.Actual = map[types.NamespacedName]*corev1.Pod{
+		key(names[0]): pod(corev1.PodFailed, false),
+		key(names[1]): pod(corev1.PodRunning, true),
+	}
+	in.Gone = map[types.NamespacedName]bool{key(names[2]): true}
+	p := Compute(in)
+	if len(p.Delete) != 2 || len(p.Create) != 2 || len(p.Pods) != 3 {
+		t.Fatalf("plan: delete %v, create %v, %d pods", p.Delete, p.Create, len(p.Pods))
+	}
+	for k := range p.Create {
+		if k.Name == names[0] || k.Name == names[2] {
+			t.Fatalf("a replacement reused the name %s", k.Name)
+		}
+	}
+	if p.Status["ReplicaSet/default/web"].ReadyReplicas != 1 {
+		t.Fatalf("status %+v", p.Status)
+	}
+}
+
+func TestControllerGoneDeletesItsPods(t *testing.T) {
+	in := Input{Controllers: []Controller{rs("web", 2), rs("api", 1)}, Now: now}
+	apply(&in, Compute(in))
+	in.Controllers = []Controller{rs("api", 1)}
+	p := Compute(in)
+	if len(p.Delete) != 2 || len(p.Pods) != 1 || !strings.HasPrefix(p.Pods[0].Name, "api-") {
+		t.Fatalf("plan: delete %v, pods %d", p.Delete, len(p.Pods))
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
