@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
@@ -160,6 +161,16 @@ func Compute(in Input) Plan {
 		for i := range n.Pods {
 			pin.Actual = append(pin.Actual, placement.Actual{Node: n.Name, Pod: &n.Pods[i]})
 		}
+	}
+	var sets []daemons.DaemonSet
+	for _, d := range manifests.Of[*appsv1.DaemonSet](in.Desired) {
+		sets = append(sets, daemons.DaemonSet{Namespace: d.Namespace, Name: d.Name, Template: &d.Spec.Template})
+	}
+	if len(sets) > 0 {
+		plan.Pods = append(plan.Pods, daemons.Compute(daemons.Input{
+			DaemonSets: sets, Nodes: pin.Nodes, Now: in.Now, NodeLostAfter: in.NodeLostAfter,
+		})...)
+		pin.Pods = plan.Pods
 	}
 	pp := placement.Compute(pin)
 	plan.Place, plan.Remove, plan.Pending, plan.Failed = pp.Place, pp.Remove, pp.Pending, pp.Failed

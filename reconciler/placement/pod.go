@@ -257,3 +257,25 @@ func contains(vs []string, v string) bool {
 	}
 	return false
 }
+
+// MatchesNode reports whether a pod spec's nodeSelector and required node
+// affinity accept node n, by the rules Compute filters with. DaemonSets use
+// it to choose their nodes.
+func MatchesNode(spec *corev1.PodSpec, n *Node) bool {
+	for k, v := range spec.NodeSelector {
+		if got, ok := n.Labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	a := spec.Affinity
+	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return true
+	}
+	terms := a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	for i := range terms {
+		if termMatches(&terms[i], n) {
+			return true
+		}
+	}
+	return false
+}

@@ -33,15 +33,14 @@
 package replicas
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/shoal-run/shoal/reconciler/internal/names"
 )
 
 // Owned is the ledger record of a pod a controller made.
@@ -67,7 +66,7 @@ func (c *Controller) Key() string { return c.Kind + "/" + c.Namespace + "/" + c.
 // UID is the controller's stable identity: shoal's objects come from Git
 // and have no server-made UID, so it is derived from kind, namespace and
 // name.
-func (c *Controller) UID() types.UID { return uidOf(c.Key()) }
+func (c *Controller) UID() types.UID { return names.ControllerUID(c.Key()) }
 
 // Input is everything Compute needs; it is not modified.
 type Input struct {
@@ -139,7 +138,7 @@ func Compute(in Input) Plan {
 		}
 		for len(live) < want {
 			seq++
-			name := c.Name + "-" + suffix(c.UID(), seq)
+			name := c.Name + "-" + names.Suffix(fmt.Sprintf("%s#%d", c.UID(), seq))
 			if taken[name] {
 				continue
 			}
@@ -211,44 +210,7 @@ func podReady(p *corev1.Pod) bool {
 
 // podFor makes the pod name of controller c from its template.
 func podFor(c *Controller, name string) *corev1.Pod {
-	p := &corev1.Pod{
-		TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: c.Namespace,
-			Labels: c.Template.Labels, Annotations: c.Template.Annotations,
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: c.APIVersion, Kind: c.Kind, Name: c.Name, UID: c.UID(),
-				Controller: ptr(true), BlockOwnerDeletion: ptr(true),
-			}},
-		},
-		Spec: *c.Template.Spec.DeepCopy(),
-	}
-	return p
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// suffix is five characters of Kubernetes' name alphabet (no vowels, no
-// characters that look alike), from the controller's identity and seq.
-func suffix(uid types.UID, seq uint64) string {
-	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
-	h := sha256.New()
-	h.Write([]byte(uid))
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], seq)
-	h.Write(b[:])
-	sum := h.Sum(nil)
-	out := make([]byte, 5)
-	for i := range out {
-		out[i] = alphabet[int(sum[i])%len(alphabet)]
-	}
-	return string(out)
-}
-
-func uidOf(key string) types.UID {
-	sum := sha256.Sum256([]byte("shoal controller " + key))
-	s := fmt.Sprintf("%x", sum[:16])
-	return types.UID(s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32])
+	return names.Pod(c.Template, c.Namespace, name, c.APIVersion, c.Kind, c.Name)
 }
 
 func sortKeys(keys []types.NamespacedName) {

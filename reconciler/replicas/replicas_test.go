@@ -22,7 +22,9 @@ func rs(name string, replicas int32) Controller {
 	}
 }
 
-func key(name string) types.NamespacedName { return types.NamespacedName{Namespace: "default", Name: name} }
+func key(name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: "default", Name: name}
+}
 
 // apply records a plan as the leader does, for the next Compute.
 func apply(in *Input, p Plan) {

@@ -474,3 +474,60 @@ spec:
 		return ps != nil && len(ps) == 0
 	})
 }
+
+// TestDaemonSetOnTheCluster: a DaemonSet runs one pod on every node its
+// nodeSelector accepts, cordoned nodes included.
+func TestDaemonSetOnTheCluster(t *testing.T) {
+	c := startRig(t, 3, func(cfg *testenv.Config) {
+		cfg.GitPollInterval = time.Second
+		cfg.Labels = map[string]map[string]string{"node2": {"disk": "ssd"}}
+	})
+	const ds = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: app, image: busybox, command: [sleep, "3600"]}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: ssd}
+spec:
+  selector: {matchLabels: {app: ssd}}
+  template:
+    metadata: {labels: {app: ssd}}
+    spec:
+      nodeSelector: {disk: ssd}
+      containers: [{name: app, image: busybox, command: [sleep, "3600"]}]
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node3}
+spec: {unschedulable: true}
+`
+	push(t, c, map[string]string{"ds.yaml": ds}, "daemon sets")
+	waitFor(t, 60*time.Second, "agent on every node, ssd on node2 only", func() bool {
+		ps := pods(c, t, "node1")
+		agents := map[string]bool{}
+		var ssd []string
+		for _, p := range ps {
+			if p.Status.Phase != corev1.PodRunning || len(p.OwnerReferences) != 1 {
+				continue
+			}
+			switch p.OwnerReferences[0].Name {
+			case "agent":
+				agents[p.Spec.NodeName] = true
+			case "ssd":
+				ssd = append(ssd, p.Spec.NodeName)
+			}
+		}
+		return len(agents) == 3 && agents["node3"] && len(ssd) == 1 && ssd[0] == "node2"
+	})
+	n3, err := client(t, c, "node1").GetNode(context.Background(), "node3")
+	if err != nil || !n3.Spec.Unschedulable {
+		t.Fatalf("node3 is not cordoned: %v %v", n3, err)
+	}
+}
