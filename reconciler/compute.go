@@ -13,6 +13,7 @@ import (
 
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/reconciler/daemons"
+	"github.com/shoal-run/shoal/reconciler/deployments"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
@@ -56,6 +57,9 @@ type Input struct {
 	// and their name sequences (package replicas).
 	Owned map[types.NamespacedName]replicas.Owned
 	Seq   map[string]uint64
+	// DeploymentSets are the ledger's ReplicaSets of each Deployment
+	// (package deployments).
+	DeploymentSets map[string]map[string]deployments.Set
 }
 
 // NodeContent is one node's full desired state: its pods (spec.nodeName
@@ -103,6 +107,9 @@ type Plan struct {
 	// Replicas is the controllers' plan: records to create and delete,
 	// sequences, status.
 	Replicas replicas.Plan
+	// Deployments is the Deployment controller's plan: its ReplicaSet
+	// records to write and delete.
+	Deployments deployments.Plan
 }
 
 // Compute decides what every node runs. It is pure: no I/O, no clock but
@@ -133,7 +140,7 @@ func Compute(in Input) Plan {
 		plan.NodeSpecs[n.Name] = NodeSpec{Labels: n.Labels, Annotations: n.Annotations, Unschedulable: n.Spec.Unschedulable}
 	}
 
-	plan.Replicas = computeReplicas(in)
+	plan.Replicas, plan.Deployments = computeReplicas(in)
 	plan.Pods = append(manifests.Of[*corev1.Pod](in.Desired), plan.Replicas.Pods...)
 	pin := placement.Input{
 		Pods:          plan.Pods,
@@ -219,11 +226,12 @@ func Compute(in Input) Plan {
 	return plan
 }
 
-// computeReplicas runs the ReplicaSet and ReplicationController
-// controller. A controller's pod is gone, and replaced, when its node is
-// lost by placement's rule (unseen for NodeLostAfter, or no longer a
+// computeReplicas runs the Deployment controller, then the ReplicaSet and
+// ReplicationController controller over the ReplicaSets of Git and those of
+// the Deployments. A controller's pod is gone, and replaced, when its node
+// is lost by placement's rule (unseen for NodeLostAfter, or no longer a
 // node).
-func computeReplicas(in Input) replicas.Plan {
+func computeReplicas(in Input) (replicas.Plan, deployments.Plan) {
 	var ctrls []replicas.Controller
 	for _, r := range manifests.Of[*appsv1.ReplicaSet](in.Desired) {
 		n := int32(1)
@@ -268,10 +276,24 @@ func computeReplicas(in Input) replicas.Plan {
 			gone[key] = true
 		}
 	}
+	var reported []*corev1.Pod
+	for _, n := range in.Nodes {
+		if !n.Live {
+			continue
+		}
+		for i := range n.Pods {
+			reported = append(reported, &n.Pods[i])
+		}
+	}
+	dplan := deployments.Compute(deployments.Input{
+		Deployments: manifests.Of[*appsv1.Deployment](in.Desired),
+		Sets:        in.DeploymentSets, Actual: reported, Now: in.Now,
+	})
+	ctrls = append(ctrls, dplan.Controllers...)
 	return replicas.Compute(replicas.Input{
 		Controllers: ctrls, Owned: in.Owned, Seq: in.Seq,
 		Actual: actual, Gone: gone, Now: in.Now,
-	})
+	}), dplan
 }
 
 // nodeReady reports whether a node record's Ready condition is True.

@@ -315,6 +315,8 @@ func (t *term) step(ctx context.Context) {
 		NodeLostAfter: t.r.cfg.NodeLostAfter,
 		Owned:         readOwned(t.ledger),
 		Seq:           readSeq(t.ledger),
+
+		DeploymentSets: readDeploymentSets(t.ledger),
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -359,6 +361,17 @@ func (t *term) step(ctx context.Context) {
 	}
 	t.recordNodeSpecs(plan.NodeSpecs)
 	t.recordOwned(plan.Replicas)
+	for key, sets := range plan.Deployments.Put {
+		for hash, set := range sets {
+			data, _ := json.Marshal(set)
+			t.put(PrefixDeploymentSet+key+"/"+hash, data)
+		}
+	}
+	for key, hashes := range plan.Deployments.Delete {
+		for _, hash := range hashes {
+			t.del(PrefixDeploymentSet + key + "/" + hash)
+		}
+	}
 	for key, node := range plan.Place {
 		t.put(placementKey(key), []byte(node))
 	}

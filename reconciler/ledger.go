@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/reconciler/deployments"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
@@ -29,6 +30,9 @@ const (
 	PrefixOwned = "owned/"
 	// PrefixSeq + controller key -> the controller's name sequence.
 	PrefixSeq = "ownerseq/"
+	// PrefixDeploymentSet + "namespace/deployment/hash" ->
+	// deployments.Set JSON: one ReplicaSet of a Deployment.
+	PrefixDeploymentSet = "deployrs/"
 )
 
 // SyncRecord is the outcome of the last sync of one tracked ref.
@@ -128,6 +132,25 @@ func readSeq(l *gossip.Ledger) map[string]uint64 {
 		if n, err := strconv.ParseUint(string(e.Value), 10, 64); err == nil {
 			out[strings.TrimPrefix(e.Key, PrefixSeq)] = n
 		}
+	}
+	return out
+}
+
+// readDeploymentSets returns the Deployments' ReplicaSet records.
+func readDeploymentSets(l *gossip.Ledger) map[string]map[string]deployments.Set {
+	out := map[string]map[string]deployments.Set{}
+	for _, e := range l.List(PrefixDeploymentSet) {
+		rest := strings.TrimPrefix(e.Key, PrefixDeploymentSet)
+		i := strings.LastIndex(rest, "/")
+		var s deployments.Set
+		if i <= 0 || json.Unmarshal(e.Value, &s) != nil {
+			continue
+		}
+		key, hash := rest[:i], rest[i+1:]
+		if out[key] == nil {
+			out[key] = map[string]deployments.Set{}
+		}
+		out[key][hash] = s
 	}
 	return out
 }

@@ -531,3 +531,84 @@ spec: {unschedulable: true}
 		t.Fatalf("node3 is not cordoned: %v %v", n3, err)
 	}
 }
+
+// TestDeploymentRollingUpdate: a Deployment's template change rolls out
+// through a new ReplicaSet, never below replicas - maxUnavailable Ready pods
+// nor above replicas + maxSurge pods, and going back to the old template
+// rolls back.
+func TestDeploymentRollingUpdate(t *testing.T) {
+	c := startRig(t, 3, func(cfg *testenv.Config) { cfg.GitPollInterval = time.Second })
+	deploy := func(version string) string {
+		return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  strategy:
+    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: testapp:test
+        env: [{name: VERSION, value: "%s"}]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /ready, port: http}
+          periodSeconds: 1
+`, version)
+	}
+	// web pods by pod-template-hash: total and Ready.
+	census := func(ps []corev1.Pod) (total, ready int, byHash map[string]int) {
+		byHash = map[string]int{}
+		for _, p := range ps {
+			if p.Labels["app"] != "web" || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+				continue
+			}
+			total++
+			byHash[p.Labels["pod-template-hash"]]++
+			for _, cd := range p.Status.Conditions {
+				if cd.Type == corev1.PodReady && cd.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		return total, ready, byHash
+	}
+	push(t, c, map[string]string{"web.yaml": deploy("1")}, "web v1")
+	var v1 string
+	waitFor(t, 60*time.Second, "3 Ready pods of v1", func() bool {
+		total, ready, byHash := census(pods(c, t, "node1"))
+		for h := range byHash {
+			v1 = h
+		}
+		return total == 3 && ready == 3 && len(byHash) == 1
+	})
+
+	push(t, c, map[string]string{"web.yaml": deploy("2")}, "web v2")
+	var v2 string
+	maxTotal, minReady := 0, 3
+	waitFor(t, 120*time.Second, "3 Ready pods of v2 and none of v1", func() bool {
+		total, ready, byHash := census(pods(c, t, "node1"))
+		maxTotal, minReady = max(maxTotal, total), min(minReady, ready)
+		for h := range byHash {
+			if h != v1 {
+				v2 = h
+			}
+		}
+		return v2 != "" && byHash[v2] == 3 && byHash[v1] == 0 && ready == 3
+	})
+	// Pods that are stopping are still listed for a moment, so the total
+	// may show one over the surge; Ready never drops under 3.
+	if minReady < 3 || maxTotal > 5 {
+		t.Fatalf("during the rollout: as few as %d Ready pods (want 3), as many as %d pods", minReady, maxTotal)
+	}
+
+	push(t, c, map[string]string{"web.yaml": deploy("1")}, "roll back to v1")
+	waitFor(t, 120*time.Second, "back on v1's ReplicaSet", func() bool {
+		total, ready, byHash := census(pods(c, t, "node1"))
+		return total == 3 && ready == 3 && byHash[v1] == 3
+	})
+}

@@ -1,0 +1,394 @@
+// Package deployments is the Deployment controller as a pure function:
+// Compute(Input) Plan, with the clock in Input.Now.
+//
+// A Deployment runs its pods through ReplicaSets, one per pod template, as
+// in Kubernetes: the ReplicaSet of the current template is named
+// "<deployment>-<pod-template-hash>" and its pods carry the
+// pod-template-hash label. shoal's ReplicaSets of a Deployment are not in
+// Git: they are ledger records (Input.Sets, Plan.Put, Plan.Delete) holding
+// each one's replica count, revision and template, so that an old template
+// can still run while a rollout replaces it, and a new leader carries on a
+// rollout where the old one was. Compute turns them into
+// replicas.Controllers, which the ReplicaSet controller keeps.
+//
+// # Rules
+//
+//   - A new template gets a new ReplicaSet with the next revision; going
+//     back to an earlier template revives that ReplicaSet with the next
+//     revision (a rollback), as Kubernetes does.
+//   - RollingUpdate: the new ReplicaSet grows while the total of all
+//     replicas stays within replicas + maxSurge; old ReplicaSets (oldest
+//     first) shrink, first by their pods that are not available, then as far
+//     as the available pods of all ReplicaSets stay at least replicas -
+//     maxUnavailable. Numbers and percentages as Kubernetes resolves them
+//     (surge rounds up, unavailable down; both zero means one unavailable).
+//     A pod is available when it has been Ready for minReadySeconds.
+//   - Recreate: old ReplicaSets go to zero; the new one grows only when no
+//     pod of an old one is reported any more.
+//   - spec.paused: replica counts change only to follow spec.replicas on
+//     the ReplicaSet that runs (no new ReplicaSet is rolled out).
+//   - ReplicaSets scaled to zero are kept up to revisionHistoryLimit, the
+//     oldest pruned first.
+//
+// Not done yet: the Progressing condition and progressDeadlineSeconds,
+// proportional scaling of several ReplicaSets during a rollout, `shoal
+// rollout` (history, status, undo, pause, resume).
+package deployments
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/shoal-run/shoal/reconciler/replicas"
+)
+
+// HashLabel is the label Kubernetes puts on a Deployment's ReplicaSets and
+// pods.
+const HashLabel = "pod-template-hash"
+
+// RevisionAnnotation numbers a Deployment's ReplicaSets.
+const RevisionAnnotation = "deployment.kubernetes.io/revision"
+
+// Set is the ledger record of one ReplicaSet of a Deployment.
+type Set struct {
+	Replicas int32                  `json:"replicas"`
+	Revision int64                  `json:"revision"`
+	Template corev1.PodTemplateSpec `json:"template"`
+	Created  time.Time              `json:"created"`
+}
+
+// Input is everything Compute needs; it is not modified.
+type Input struct {
+	Deployments []*appsv1.Deployment
+	// Sets are the ledger's ReplicaSets of each Deployment: deployment key
+	// ("namespace/name") -> pod-template-hash -> record.
+	Sets map[string]map[string]Set
+	// Actual are the pods the nodes report.
+	Actual []*corev1.Pod
+	Now    time.Time
+}
+
+// Plan is what Compute decided. Every map is non-nil.
+type Plan struct {
+	// Put are ReplicaSet records to write, Delete those to remove, as
+	// deployment key -> hash.
+	Put    map[string]map[string]Set
+	Delete map[string][]string
+	// Controllers are every ReplicaSet to keep, for replicas.Compute.
+	Controllers []replicas.Controller
+}
+
+// Key is a Deployment's key in Input.Sets.
+func Key(d *appsv1.Deployment) string { return d.Namespace + "/" + d.Name }
+
+// Compute rolls every Deployment one step toward its template.
+func Compute(in Input) Plan {
+	plan := Plan{Put: map[string]map[string]Set{}, Delete: map[string][]string{}}
+	for _, d := range in.Deployments {
+		c := &deployment{d: d, key: Key(d), now: in.Now, actual: in.Actual, sets: map[string]Set{}}
+		for h, s := range in.Sets[c.key] {
+			c.sets[h] = s
+		}
+		c.step()
+		for h, s := range c.sets {
+			if old, ok := in.Sets[c.key][h]; !ok || !same(old, s) {
+				if plan.Put[c.key] == nil {
+					plan.Put[c.key] = map[string]Set{}
+				}
+				plan.Put[c.key][h] = s
+			}
+		}
+		for h := range in.Sets[c.key] {
+			if _, ok := c.sets[h]; !ok {
+				plan.Delete[c.key] = append(plan.Delete[c.key], h)
+			}
+		}
+		sort.Strings(plan.Delete[c.key])
+		for _, h := range sortedHashes(c.sets) {
+			s := c.sets[h]
+			t := s.Template
+			plan.Controllers = append(plan.Controllers, replicas.Controller{
+				Kind: "ReplicaSet", APIVersion: "apps/v1", Namespace: d.Namespace,
+				Name: d.Name + "-" + h, Replicas: s.Replicas, Template: &t,
+			})
+		}
+	}
+	// Deployments gone from Git: their ReplicaSets go, and with them
+	// their pods.
+	known := map[string]bool{}
+	for _, d := range in.Deployments {
+		known[Key(d)] = true
+	}
+	for key, sets := range in.Sets {
+		if known[key] {
+			continue
+		}
+		for h := range sets {
+			plan.Delete[key] = append(plan.Delete[key], h)
+		}
+		sort.Strings(plan.Delete[key])
+	}
+	return plan
+}
+
+type deployment struct {
+	d      *appsv1.Deployment
+	key    string
+	now    time.Time
+	actual []*corev1.Pod
+	sets   map[string]Set
+}
+
+// counts are a ReplicaSet's reported pods.
+type counts struct{ pods, available int32 }
+
+func (c *deployment) replicas() int32 {
+	if c.d.Spec.Replicas != nil {
+		return *c.d.Spec.Replicas
+	}
+	return 1
+}
+
+func (c *deployment) step() {
+	hash := TemplateHash(&c.d.Spec.Template)
+	cur, ok := c.sets[hash]
+	paused := c.d.Spec.Paused
+	if paused && (!ok || cur.Revision < c.maxRevision()) && len(c.sets) > 0 {
+		// A paused Deployment rolls nothing out: follow spec.replicas on
+		// the newest ReplicaSet.
+		h := c.newest()
+		s := c.sets[h]
+		s.Replicas = c.replicas()
+		c.sets[h] = s
+		return
+	}
+	switch {
+	case !ok:
+		cur = Set{Template: *c.d.Spec.Template.DeepCopy(), Created: c.now, Revision: c.maxRevision() + 1}
+		cur.Template.Labels = withEntry(cur.Template.Labels, HashLabel, hash)
+	case cur.Revision < c.maxRevision():
+		cur.Revision = c.maxRevision() + 1 // a rollback revives it
+	}
+	cur.Template.Annotations = withEntry(cur.Template.Annotations, RevisionAnnotation, fmt.Sprint(cur.Revision))
+	c.sets[hash] = cur
+
+	want := c.replicas()
+	if c.d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+		oldPods := int32(0)
+		for h, s := range c.sets {
+			if h == hash {
+				continue
+			}
+			oldPods += c.count(h).pods
+			s.Replicas = 0
+			c.sets[h] = s
+		}
+		if oldPods == 0 {
+			cur.Replicas = want
+		}
+		c.sets[hash] = cur
+	} else {
+		cur.Replicas = c.rollingNew(cur.Replicas, want)
+		c.sets[hash] = cur
+		c.rollingOld(hash, want)
+	}
+	c.prune(hash)
+}
+
+// count returns the reported and available pods of ReplicaSet hash.
+func (c *deployment) count(hash string) counts {
+	name := c.d.Name + "-" + hash
+	var out counts
+	for _, p := range c.actual {
+		if len(p.OwnerReferences) == 0 || p.OwnerReferences[0].Kind != "ReplicaSet" || p.OwnerReferences[0].Name != name ||
+			p.Namespace != c.d.Namespace || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+			continue
+		}
+		out.pods++
+		if available(p, time.Duration(c.d.Spec.MinReadySeconds)*time.Second, c.now) {
+			out.available++
+		}
+	}
+	return out
+}
+
+// rollingNew grows (or shrinks) the new ReplicaSet within maxSurge.
+func (c *deployment) rollingNew(n, want int32) int32 {
+	if n >= want {
+		return want
+	}
+	surge, _ := c.surgeUnavailable(want)
+	total := int32(0)
+	for _, s := range c.sets {
+		total += s.Replicas
+	}
+	up := min(want+surge-total, want-n)
+	if up > 0 {
+		n += up
+	}
+	return n
+}
+
+// rollingOld shrinks the old ReplicaSets, oldest first, within
+// maxUnavailable.
+func (c *deployment) rollingOld(hash string, want int32) {
+	_, unavailable := c.surgeUnavailable(want)
+	available := int32(0)
+	for h := range c.sets {
+		available += c.count(h).available
+	}
+	canDown := available - (want - unavailable)
+	old := c.oldest(hash)
+	for _, h := range old {
+		s := c.sets[h]
+		if s.Replicas == 0 {
+			continue
+		}
+		a := c.count(h).available
+		unhealthy := max(0, s.Replicas-a)
+		down := min(s.Replicas, unhealthy+max(0, canDown))
+		canDown -= max(0, down-unhealthy)
+		s.Replicas -= down
+		c.sets[h] = s
+	}
+}
+
+// surgeUnavailable resolves maxSurge and maxUnavailable (defaults 25%).
+func (c *deployment) surgeUnavailable(want int32) (int32, int32) {
+	quarter := intstr.FromString("25%")
+	surgeV, unavV := &quarter, &quarter
+	if ru := c.d.Spec.Strategy.RollingUpdate; ru != nil {
+		if ru.MaxSurge != nil {
+			surgeV = ru.MaxSurge
+		}
+		if ru.MaxUnavailable != nil {
+			unavV = ru.MaxUnavailable
+		}
+	}
+	surge, err1 := intstr.GetScaledValueFromIntOrPercent(surgeV, int(want), true)
+	unav, err2 := intstr.GetScaledValueFromIntOrPercent(unavV, int(want), false)
+	if err1 != nil {
+		surge = 0
+	}
+	if err2 != nil {
+		unav = 0
+	}
+	if surge == 0 && unav == 0 {
+		unav = 1
+	}
+	return int32(surge), int32(unav)
+}
+
+// prune drops ReplicaSets at zero beyond revisionHistoryLimit.
+func (c *deployment) prune(current string) {
+	limit := int32(10)
+	if c.d.Spec.RevisionHistoryLimit != nil {
+		limit = *c.d.Spec.RevisionHistoryLimit
+	}
+	var idle []string
+	for h, s := range c.sets {
+		if h != current && s.Replicas == 0 && c.count(h).pods == 0 {
+			idle = append(idle, h)
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return c.sets[idle[i]].Revision < c.sets[idle[j]].Revision })
+	for len(idle) > int(limit) {
+		delete(c.sets, idle[0])
+		idle = idle[1:]
+	}
+}
+
+func (c *deployment) maxRevision() int64 {
+	var m int64
+	for _, s := range c.sets {
+		m = max(m, s.Revision)
+	}
+	return m
+}
+
+func (c *deployment) newest() string {
+	best, rev := "", int64(-1)
+	for h, s := range c.sets {
+		if s.Revision > rev {
+			best, rev = h, s.Revision
+		}
+	}
+	return best
+}
+
+// oldest lists the ReplicaSets other than current, by revision.
+func (c *deployment) oldest(current string) []string {
+	var out []string
+	for h := range c.sets {
+		if h != current {
+			out = append(out, h)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return c.sets[out[i]].Revision < c.sets[out[j]].Revision })
+	return out
+}
+
+// available: Ready for at least minReady, by the Ready condition's
+// transition time.
+func available(p *corev1.Pod, minReady time.Duration, now time.Time) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return minReady <= 0 || !c.LastTransitionTime.Add(minReady).After(now)
+		}
+	}
+	return false
+}
+
+// TemplateHash is a short, stable hash of a pod template, as the
+// pod-template-hash label (Kubernetes uses FNV-32a of the template too).
+func TemplateHash(t *corev1.PodTemplateSpec) string {
+	data, _ := json.Marshal(t)
+	h := fnv.New32a()
+	h.Write(data)
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	v := h.Sum32()
+	out := make([]byte, 0, 10)
+	for i := 0; i < 10; i++ {
+		out = append(out, alphabet[v%uint32(len(alphabet))])
+		v /= uint32(len(alphabet))
+		if v == 0 {
+			break
+		}
+	}
+	return string(out)
+}
+
+func same(a, b Set) bool {
+	if a.Replicas != b.Replicas || a.Revision != b.Revision {
+		return false
+	}
+	x, _ := json.Marshal(a.Template)
+	y, _ := json.Marshal(b.Template)
+	return string(x) == string(y)
+}
+
+func sortedHashes(m map[string]Set) []string {
+	out := make([]string, 0, len(m))
+	for h := range m {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// withEntry returns a copy of m with k set to v.
+func withEntry(m map[string]string, k, v string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for kk, vv := range m {
+		out[kk] = vv
+	}
+	out[k] = v
+	return out
+}

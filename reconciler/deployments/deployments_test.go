@@ -1,0 +1,201 @@
+package deployments
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func deploy(image string, replicas int32, mod func(*appsv1.Deployment)) *appsv1.Deployment {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}}
+	d.Spec.Replicas = &replicas
+	d.Spec.Template.Labels = map[string]string{"app": "web"}
+	d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "c", Image: image}}
+	d.Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
+	if mod != nil {
+		mod(d)
+	}
+	return d
+}
+
+// sim is a cluster for one Deployment: its ledger records and, per
+// ReplicaSet hash, how many of its pods exist and how many are Ready.
+type sim struct {
+	t     *testing.T
+	sets  map[string]map[string]Set
+	pods  map[string]int32 // hash -> pods reported
+	ready map[string]int32 // hash -> of which Ready
+}
+
+func newSim(t *testing.T) *sim {
+	return &sim{t: t, sets: map[string]map[string]Set{}, pods: map[string]int32{}, ready: map[string]int32{}}
+}
+
+// step runs Compute, records its plan, and makes each ReplicaSet's pods
+// follow its replicas (new pods not Ready).
+func (s *sim) step(d *appsv1.Deployment) map[string]int32 {
+	var actual []*corev1.Pod
+	for h, n := range s.pods {
+		for i := int32(0); i < n; i++ {
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("%s-%d", h, i),
+				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-" + h}}}}
+			p.Status.Phase = corev1.PodRunning
+			st := corev1.ConditionFalse
+			if i < s.ready[h] {
+				st = corev1.ConditionTrue
+			}
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: st, LastTransitionTime: metav1.NewTime(now.Add(-time.Hour))}}
+			actual = append(actual, p)
+		}
+	}
+	plan := Compute(Input{Deployments: []*appsv1.Deployment{d}, Sets: s.sets, Actual: actual, Now: now})
+	key := Key(d)
+	if s.sets[key] == nil {
+		s.sets[key] = map[string]Set{}
+	}
+	for h, set := range plan.Put[key] {
+		s.sets[key][h] = set
+	}
+	for _, h := range plan.Delete[key] {
+		delete(s.sets[key], h)
+	}
+	out := map[string]int32{}
+	for h, set := range s.sets[key] {
+		out[h] = set.Replicas
+		// Pods follow: the ReplicaSet controller adds or deletes (not
+		// Ready ones first).
+		if s.pods[h] > set.Replicas {
+			drop := s.pods[h] - set.Replicas
+			notReady := s.pods[h] - s.ready[h]
+			s.pods[h] = set.Replicas
+			if drop > notReady {
+				s.ready[h] -= drop - notReady
+			}
+		} else {
+			s.pods[h] = set.Replicas
+		}
+	}
+	if len(plan.Controllers) != len(s.sets[key]) {
+		s.t.Fatalf("%d controllers for %d ReplicaSets", len(plan.Controllers), len(s.sets[key]))
+	}
+	return out
+}
+
+func TestRollingUpdateStepByStep(t *testing.T) {
+	s := newSim(t)
+	surge, unav := intstr.FromInt32(1), intstr.FromInt32(1)
+	mod := func(d *appsv1.Deployment) {
+		d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unav}
+	}
+	v1, v2 := deploy("app:1", 4, mod), deploy("app:2", 4, mod)
+	h1, h2 := TemplateHash(&v1.Spec.Template), TemplateHash(&v2.Spec.Template)
+	if h1 == h2 {
+		t.Fatal("two templates, one hash")
+	}
+	if got := s.step(v1); got[h1] != 4 {
+		t.Fatalf("first rollout: %v", got)
+	}
+	s.ready[h1] = 4
+	steps := []struct {
+		readyNew  int32 // Ready pods of the new ReplicaSet before the step
+		old, next int32
+	}{
+		{0, 3, 1}, // surge one new, one old goes (4 available, 3 needed)
+		{0, 3, 2}, // surge to 5 in total; nothing else may go
+		{0, 3, 2}, // waiting for readiness
+		{2, 1, 2}, // two new Ready: two old go
+		{2, 1, 4}, // back under the surge: the new one grows
+		{4, 0, 4}, // all Ready: the last old one goes
+	}
+	for i, st := range steps {
+		s.ready[h2] = st.readyNew
+		got := s.step(v2)
+		if got[h1] != st.old || got[h2] != st.next {
+			t.Fatalf("step %d: old %d new %d, want %d and %d", i, got[h1], got[h2], st.old, st.next)
+		}
+		total := got[h1] + got[h2]
+		if total > 5 {
+			t.Fatalf("step %d: %d replicas, more than replicas + maxSurge", i, total)
+		}
+		if avail := min(s.ready[h1], s.pods[h1]) + s.ready[h2]; avail < 3 {
+			t.Fatalf("step %d: %d available, fewer than replicas - maxUnavailable", i, avail)
+		}
+	}
+	if s.sets["default/web"][h2].Revision != 2 || s.sets["default/web"][h1].Revision != 1 {
+		t.Fatalf("revisions %+v", s.sets["default/web"])
+	}
+	if s.sets["default/web"][h2].Template.Labels[HashLabel] != h2 {
+		t.Fatalf("template labels %v", s.sets["default/web"][h2].Template.Labels)
+	}
+
+	// Rolling back to v1 revives its ReplicaSet under revision 3.
+	s.ready[h2] = 4
+	got := s.step(v1)
+	if s.sets["default/web"][h1].Revision != 3 || got[h1] == 0 {
+		t.Fatalf("rollback: %v, revision %d", got, s.sets["default/web"][h1].Revision)
+	}
+}
+
+func TestRecreateWaitsForOldPods(t *testing.T) {
+	s := newSim(t)
+	mod := func(d *appsv1.Deployment) { d.Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType }
+	v1, v2 := deploy("app:1", 3, mod), deploy("app:2", 3, mod)
+	h1, h2 := TemplateHash(&v1.Spec.Template), TemplateHash(&v2.Spec.Template)
+	s.step(v1)
+	s.ready[h1] = 3
+	s.pods[h1] = 3
+	// The old pods are still reported this step (the sim removes them
+	// after): the new ReplicaSet waits.
+	s.pods[h1] = 3
+	got := s.step(v2)
+	if got[h1] != 0 || got[h2] != 0 {
+		t.Fatalf("first step: %v", got)
+	}
+	got = s.step(v2) // old pods gone now
+	if got[h2] != 3 {
+		t.Fatalf("second step: %v", got)
+	}
+}
+
+func TestPausedAndHistory(t *testing.T) {
+	s := newSim(t)
+	hist := int32(1)
+	v := func(image string, replicas int32, paused bool) *appsv1.Deployment {
+		return deploy(image, replicas, func(d *appsv1.Deployment) { d.Spec.Paused = paused; d.Spec.RevisionHistoryLimit = &hist })
+	}
+	s.step(v("app:1", 2, false))
+	// Paused: a new template rolls nothing out, a new count still applies.
+	got := s.step(v("app:2", 3, true))
+	if len(got) != 1 || got[TemplateHash(&v("app:1", 2, false).Spec.Template)] != 3 {
+		t.Fatalf("paused: %v", got)
+	}
+	// Unpaused through three templates: one idle ReplicaSet is kept.
+	for _, img := range []string{"app:2", "app:3", "app:4"} {
+		d := v(img, 2, false)
+		for i := 0; i < 6; i++ {
+			for h := range s.pods {
+				s.ready[h] = s.pods[h]
+			}
+			s.step(d)
+		}
+	}
+	if n := len(s.sets["default/web"]); n != 2 {
+		t.Fatalf("%d ReplicaSets kept, want the current one and 1 of history", n)
+	}
+}
+
+func TestDeploymentGoneRemovesItsReplicaSets(t *testing.T) {
+	s := newSim(t)
+	s.step(deploy("app:1", 2, nil))
+	plan := Compute(Input{Sets: s.sets, Now: now})
+	if len(plan.Delete["default/web"]) != 1 || len(plan.Controllers) != 0 {
+		t.Fatalf("plan %+v", plan)
+	}
+}
