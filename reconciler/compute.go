@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -14,6 +15,7 @@ import (
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/deployments"
+	"github.com/shoal-run/shoal/reconciler/jobs"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
@@ -60,6 +62,8 @@ type Input struct {
 	// DeploymentSets are the ledger's ReplicaSets of each Deployment
 	// (package deployments).
 	DeploymentSets map[string]map[string]deployments.Set
+	// JobStates are the ledger's Job progress records (package jobs).
+	JobStates map[string]jobs.State
 }
 
 // NodeContent is one node's full desired state: its pods (spec.nodeName
@@ -110,6 +114,8 @@ type Plan struct {
 	// Deployments is the Deployment controller's plan: its ReplicaSet
 	// records to write and delete.
 	Deployments deployments.Plan
+	// Jobs is the Job controller's plan: progress records to write.
+	Jobs jobs.Plan
 }
 
 // Compute decides what every node runs. It is pure: no I/O, no clock but
@@ -140,8 +146,9 @@ func Compute(in Input) Plan {
 		plan.NodeSpecs[n.Name] = NodeSpec{Labels: n.Labels, Annotations: n.Annotations, Unschedulable: n.Spec.Unschedulable}
 	}
 
-	plan.Replicas, plan.Deployments = computeReplicas(in)
+	plan.Replicas, plan.Deployments, plan.Jobs = computeControllers(in)
 	plan.Pods = append(manifests.Of[*corev1.Pod](in.Desired), plan.Replicas.Pods...)
+	plan.Pods = append(plan.Pods, plan.Jobs.Pods...)
 	pin := placement.Input{
 		Pods:          plan.Pods,
 		Placements:    in.Placements,
@@ -226,12 +233,12 @@ func Compute(in Input) Plan {
 	return plan
 }
 
-// computeReplicas runs the Deployment controller, then the ReplicaSet and
-// ReplicationController controller over the ReplicaSets of Git and those of
-// the Deployments. A controller's pod is gone, and replaced, when its node
-// is lost by placement's rule (unseen for NodeLostAfter, or no longer a
-// node).
-func computeReplicas(in Input) (replicas.Plan, deployments.Plan) {
+// computeControllers runs the Deployment controller, then the ReplicaSet
+// and ReplicationController controller over the ReplicaSets of Git and
+// those of the Deployments, and the Job controller. A controller's pod is
+// gone (replaced, or counted as a failure) when its node is lost by
+// placement's rule (unseen for NodeLostAfter, or no longer a node).
+func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan) {
 	var ctrls []replicas.Controller
 	for _, r := range manifests.Of[*appsv1.ReplicaSet](in.Desired) {
 		n := int32(1)
@@ -266,11 +273,7 @@ func computeReplicas(in Input) (replicas.Plan, deployments.Plan) {
 		}
 	}
 	gone := map[types.NamespacedName]bool{}
-	for key := range in.Owned {
-		node, placed := in.Placements[key]
-		if !placed {
-			continue
-		}
+	for key, node := range in.Placements {
 		n, ok := nodes[node]
 		if !ok || in.Now.Sub(n.LastSeen) >= lostAfter {
 			gone[key] = true
@@ -290,10 +293,15 @@ func computeReplicas(in Input) (replicas.Plan, deployments.Plan) {
 		Sets:        in.DeploymentSets, Actual: reported, Now: in.Now,
 	})
 	ctrls = append(ctrls, dplan.Controllers...)
-	return replicas.Compute(replicas.Input{
+	rplan := replicas.Compute(replicas.Input{
 		Controllers: ctrls, Owned: in.Owned, Seq: in.Seq,
 		Actual: actual, Gone: gone, Now: in.Now,
-	}), dplan
+	})
+	jplan := jobs.Compute(jobs.Input{
+		Jobs: manifests.Of[*batchv1.Job](in.Desired), States: in.JobStates,
+		Actual: actual, Gone: gone, Now: in.Now,
+	})
+	return rplan, dplan, jplan
 }
 
 // nodeReady reports whether a node record's Ready condition is True.

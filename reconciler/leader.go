@@ -317,6 +317,7 @@ func (t *term) step(ctx context.Context) {
 		Seq:           readSeq(t.ledger),
 
 		DeploymentSets: readDeploymentSets(t.ledger),
+		JobStates:      readJobStates(t.ledger),
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -366,6 +367,13 @@ func (t *term) step(ctx context.Context) {
 			data, _ := json.Marshal(set)
 			t.put(PrefixDeploymentSet+key+"/"+hash, data)
 		}
+	}
+	for key, st := range plan.Jobs.Put {
+		data, _ := json.Marshal(st)
+		t.put(PrefixJob+key, data)
+	}
+	for _, key := range plan.Jobs.Delete {
+		t.del(PrefixJob + key)
 	}
 	for key, hashes := range plan.Deployments.Delete {
 		for _, hash := range hashes {
@@ -516,7 +524,12 @@ func (t *term) push(ctx context.Context, node, addr string, c NodeContent) {
 func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, live map[string]string) {
 	var out []corev1.Pod
 	// Every desired pod, failed bare pods included (plan.Pods lacks them).
-	pods := append(manifests.Of[*corev1.Pod](t.desired), plan.Replicas.Pods...)
+	pods := append([]*corev1.Pod(nil), plan.Pods...)
+	for _, p := range manifests.Of[*corev1.Pod](t.desired) {
+		if _, ok := failed[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]; ok {
+			pods = append(pods, p)
+		}
+	}
 	placements := readPlacements(t.ledger)
 	for _, p := range pods {
 		key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/reconciler/deployments"
+	"github.com/shoal-run/shoal/reconciler/jobs"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
@@ -33,6 +34,8 @@ const (
 	// PrefixDeploymentSet + "namespace/deployment/hash" ->
 	// deployments.Set JSON: one ReplicaSet of a Deployment.
 	PrefixDeploymentSet = "deployrs/"
+	// PrefixJob + "namespace/name" -> jobs.State JSON: a Job's progress.
+	PrefixJob = "job/"
 )
 
 // SyncRecord is the outcome of the last sync of one tracked ref.
@@ -151,6 +154,18 @@ func readDeploymentSets(l *gossip.Ledger) map[string]map[string]deployments.Set 
 			out[key] = map[string]deployments.Set{}
 		}
 		out[key][hash] = s
+	}
+	return out
+}
+
+// readJobStates returns the Jobs' progress records.
+func readJobStates(l *gossip.Ledger) map[string]jobs.State {
+	out := map[string]jobs.State{}
+	for _, e := range l.List(PrefixJob) {
+		var s jobs.State
+		if json.Unmarshal(e.Value, &s) == nil {
+			out[strings.TrimPrefix(e.Key, PrefixJob)] = s
+		}
 	}
 	return out
 }

@@ -612,3 +612,95 @@ spec:
 		return total == 3 && ready == 3 && byHash[v1] == 3
 	})
 }
+
+// TestJobsOnTheCluster: a parallel Job runs exactly its completions, a
+// failing one stops at its backoffLimit, and a sequential Job neither
+// reruns nor loses a completion when the leader is killed during it.
+func TestJobsOnTheCluster(t *testing.T) {
+	c := startRig(t, 3, func(cfg *testenv.Config) { cfg.GitPollInterval = time.Second })
+	const jobs = `apiVersion: batch/v1
+kind: Job
+metadata: {name: par}
+spec:
+  completions: 4
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox, command: [sh, -c, "echo done"]}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: bad}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox, command: [sh, -c, "exit 3"]}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: seq}
+spec:
+  completions: 3
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox, command: [sh, -c, "sleep 2"]}]
+`
+	phases := func(ps []corev1.Pod, job string) (succeeded, failed, other int) {
+		for _, p := range ps {
+			if p.Labels["job-name"] != job {
+				continue
+			}
+			switch p.Status.Phase {
+			case corev1.PodSucceeded:
+				succeeded++
+			case corev1.PodFailed:
+				failed++
+			default:
+				other++
+			}
+		}
+		return
+	}
+	push(t, c, map[string]string{"jobs.yaml": jobs}, "jobs")
+	waitFor(t, 60*time.Second, "seq's first completion", func() bool {
+		s, _, _ := phases(pods(c, t, "node2"), "seq")
+		return s >= 1
+	})
+	leader := leaderOf(t, c, "node2")
+	if leader == "" {
+		t.Fatal("no leader")
+	}
+	next := nextLeader(t, c, leader)
+	if err := c.Kill(context.Background(), leader); err != nil {
+		t.Fatal(err)
+	}
+	var survivor string
+	for _, n := range c.NodeNames() {
+		if n != leader {
+			survivor = n
+		}
+	}
+	waitFor(t, 30*time.Second, "a new leader", func() bool { return leaderOf(t, c, survivor) == next })
+	if err := c.Restart(context.Background(), leader); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 120*time.Second, "every job finished", func() bool {
+		ps := pods(c, t, survivor)
+		ps1, _, po := phases(ps, "par")
+		_, bf, bo := phases(ps, "bad")
+		ss, sf, so := phases(ps, "seq")
+		return ps1 == 4 && po == 0 && bf == 2 && bo == 0 && ss == 3 && sf == 0 && so == 0
+	})
+	// And nothing more starts.
+	ps := pods(c, t, survivor)
+	if s, f, o := phases(ps, "par"); s != 4 || f != 0 || o != 0 {
+		t.Fatalf("par: %d succeeded, %d failed, %d other", s, f, o)
+	}
+	if s, _, _ := phases(ps, "seq"); s != 3 {
+		t.Fatalf("seq ran %d times across the leader change, want 3", s)
+	}
+}

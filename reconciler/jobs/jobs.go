@@ -1,0 +1,277 @@
+// Package jobs is the Job controller as a pure function: Compute(Input)
+// Plan, with the clock in Input.Now.
+//
+// A Job's progress lives in the replicated ledger (Input.States,
+// Plan.Put): which pods it runs, how many succeeded and failed, when it
+// started and finished. A pod is counted once, in the same write that
+// moves it from the running to the finished list, so a change of leader
+// neither reruns a finished completion nor loses one.
+//
+// # Rules (Kubernetes' Job controller, for non-indexed Jobs)
+//
+//   - completions (default 1) successful pods finish the Job; at most
+//     parallelism (default 1) pods run at once, and never more than the
+//     completions still missing.
+//   - A pod that fails counts against backoffLimit (default 6); with
+//     restartPolicy OnFailure the node restarts the container in place and
+//     each restart counts. More failures than backoffLimit fail the Job
+//     (BackoffLimitExceeded); so does running longer than
+//     activeDeadlineSeconds (DeadlineExceeded). A pod whose node is lost
+//     counts as failed.
+//   - A finished Job stops its running pods and keeps the finished ones,
+//     for their status and logs, until ttlSecondsAfterFinished has passed
+//     (then they go, and the Job does not run again).
+//   - spec.suspend stops the running pods and starts none.
+//   - Pods are named "<job>-<5 characters>" and labelled job-name and
+//     controller-uid, with a Job ownerReference.
+//   - A Job whose spec changes in Git is a new Job: it starts over, as a
+//     deleted and re-created Kubernetes Job would; parallelism, suspend,
+//     activeDeadlineSeconds and ttlSecondsAfterFinished may change without
+//     that, as on a running Kubernetes Job.
+//
+// Not done yet: indexed completion mode, pod failure policies,
+// backoff delays between retries (a failed pod is replaced on the next
+// step), the Job's status on the API.
+package jobs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/shoal-run/shoal/reconciler/internal/names"
+)
+
+// Conditions a finished Job ends with.
+const (
+	Complete = "Complete"
+	Failed   = "Failed"
+)
+
+// State is a Job's progress, the ledger record.
+type State struct {
+	// Spec identifies the Job's spec: a new spec starts over.
+	Spec string `json:"spec"`
+	// Seq is the pod name sequence.
+	Seq       uint64    `json:"seq"`
+	Start     time.Time `json:"start"`
+	Active    []string  `json:"active,omitempty"`
+	Finished  []string  `json:"finished,omitempty"`
+	Succeeded int32     `json:"succeeded"`
+	Failed    int32     `json:"failed"`
+	// Restarts counts container restarts of running OnFailure pods, per
+	// pod, already counted in Failed.
+	Restarts map[string]int32 `json:"restarts,omitempty"`
+	// Condition is Complete or Failed once the Job finished, with Reason.
+	Condition  string    `json:"condition,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	FinishTime time.Time `json:"finishTime,omitempty"`
+	// Expired is set when ttlSecondsAfterFinished passed: nothing runs.
+	Expired bool `json:"expired,omitempty"`
+}
+
+// Input is everything Compute needs; it is not modified.
+type Input struct {
+	Jobs []*batchv1.Job
+	// States are the ledger's, by "namespace/name".
+	States map[string]State
+	// Actual are the pods the nodes report, by pod.
+	Actual map[types.NamespacedName]*corev1.Pod
+	// Gone are pods whose node is lost.
+	Gone map[types.NamespacedName]bool
+	Now  time.Time
+}
+
+// Plan is what Compute decided. Every map is non-nil.
+type Plan struct {
+	// Put are states to write; Delete keys of states to remove (Jobs gone
+	// from the desired state).
+	Put    map[string]State
+	Delete []string
+	// Pods are every Job pod to run or keep, sorted.
+	Pods []*corev1.Pod
+}
+
+// Key is a Job's key in Input.States.
+func Key(j *batchv1.Job) string { return j.Namespace + "/" + j.Name }
+
+// Compute advances every Job one step.
+func Compute(in Input) Plan {
+	plan := Plan{Put: map[string]State{}}
+	known := map[string]bool{}
+	for _, j := range in.Jobs {
+		key := Key(j)
+		known[key] = true
+		old, had := in.States[key]
+		st := step(j, old, had, in)
+		if !had || !equal(old, st) {
+			plan.Put[key] = st
+		}
+		if st.Expired {
+			continue
+		}
+		for _, name := range append(append([]string(nil), st.Active...), st.Finished...) {
+			plan.Pods = append(plan.Pods, podFor(j, name))
+		}
+	}
+	for key := range in.States {
+		if !known[key] {
+			plan.Delete = append(plan.Delete, key)
+		}
+	}
+	sort.Strings(plan.Delete)
+	sort.Slice(plan.Pods, func(i, j int) bool {
+		if plan.Pods[i].Namespace != plan.Pods[j].Namespace {
+			return plan.Pods[i].Namespace < plan.Pods[j].Namespace
+		}
+		return plan.Pods[i].Name < plan.Pods[j].Name
+	})
+	return plan
+}
+
+func step(j *batchv1.Job, st State, had bool, in Input) State {
+	spec := SpecHash(j)
+	if !had || st.Spec != spec {
+		st = State{Spec: spec, Start: in.Now}
+	}
+	st = clone(st)
+	if st.Expired {
+		return st
+	}
+	if st.Condition != "" {
+		if ttl := j.Spec.TTLSecondsAfterFinished; ttl != nil && !in.Now.Before(st.FinishTime.Add(time.Duration(*ttl)*time.Second)) {
+			st.Expired, st.Finished = true, nil
+		}
+		return st
+	}
+	onFailure := j.Spec.Template.Spec.RestartPolicy == corev1.RestartPolicyOnFailure
+
+	// Observe the running pods.
+	var still []string
+	for _, name := range st.Active {
+		key := types.NamespacedName{Namespace: j.Namespace, Name: name}
+		p := in.Actual[key]
+		switch {
+		case in.Gone[key]:
+			st.Failed++
+			delete(st.Restarts, name)
+		case p != nil && p.Status.Phase == corev1.PodSucceeded:
+			st.Succeeded++
+			st.Finished = append(st.Finished, name)
+			delete(st.Restarts, name)
+		case p != nil && p.Status.Phase == corev1.PodFailed:
+			st.Failed++
+			st.Finished = append(st.Finished, name)
+			delete(st.Restarts, name)
+		default:
+			if onFailure && p != nil {
+				if r := restarts(p); r > st.Restarts[name] {
+					st.Failed += r - st.Restarts[name]
+					if st.Restarts == nil {
+						st.Restarts = map[string]int32{}
+					}
+					st.Restarts[name] = r
+				}
+			}
+			still = append(still, name)
+		}
+	}
+	st.Active = still
+
+	completions := int32(1)
+	if j.Spec.Completions != nil {
+		completions = *j.Spec.Completions
+	}
+	parallelism := int32(1)
+	if j.Spec.Parallelism != nil {
+		parallelism = *j.Spec.Parallelism
+	}
+	backoff := int32(6)
+	if j.Spec.BackoffLimit != nil {
+		backoff = *j.Spec.BackoffLimit
+	}
+	finish := func(cond, reason string) {
+		st.Condition, st.Reason, st.FinishTime = cond, reason, in.Now
+		st.Active = nil // running pods stop
+		st.Restarts = nil
+	}
+	switch {
+	case st.Succeeded >= completions:
+		finish(Complete, "")
+		return st
+	case st.Failed > backoff:
+		finish(Failed, "BackoffLimitExceeded")
+		return st
+	case j.Spec.ActiveDeadlineSeconds != nil && !in.Now.Before(st.Start.Add(time.Duration(*j.Spec.ActiveDeadlineSeconds)*time.Second)):
+		finish(Failed, "DeadlineExceeded")
+		return st
+	}
+	if j.Spec.Suspend != nil && *j.Spec.Suspend {
+		st.Active = nil
+		return st
+	}
+	want := min(parallelism, completions-st.Succeeded)
+	for int32(len(st.Active)) < want {
+		st.Seq++
+		st.Active = append(st.Active, j.Name+"-"+names.Suffix(fmt.Sprintf("Job/%s/%s#%s#%d", j.Namespace, j.Name, spec, st.Seq)))
+	}
+	return st
+}
+
+func restarts(p *corev1.Pod) int32 {
+	var n int32
+	for _, cs := range p.Status.ContainerStatuses {
+		n += cs.RestartCount
+	}
+	return n
+}
+
+// podFor makes a Job's pod.
+func podFor(j *batchv1.Job, name string) *corev1.Pod {
+	p := names.Pod(&j.Spec.Template, j.Namespace, name, "batch/v1", "Job", j.Name)
+	labels := map[string]string{}
+	for k, v := range j.Spec.Template.Labels {
+		labels[k] = v
+	}
+	labels["job-name"] = j.Name
+	labels["controller-uid"] = string(p.OwnerReferences[0].UID)
+	p.Labels = labels
+	return p
+}
+
+// SpecHash identifies a Job's spec, without the fields Kubernetes lets
+// change on a running Job (parallelism, suspend, activeDeadlineSeconds,
+// ttlSecondsAfterFinished).
+func SpecHash(j *batchv1.Job) string {
+	spec := *j.Spec.DeepCopy()
+	spec.Parallelism, spec.Suspend, spec.ActiveDeadlineSeconds, spec.TTLSecondsAfterFinished = nil, nil, nil, nil
+	data, _ := json.Marshal(spec)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+func clone(s State) State {
+	s.Active = append([]string(nil), s.Active...)
+	s.Finished = append([]string(nil), s.Finished...)
+	if s.Restarts != nil {
+		r := make(map[string]int32, len(s.Restarts))
+		for k, v := range s.Restarts {
+			r[k] = v
+		}
+		s.Restarts = r
+	}
+	return s
+}
+
+func equal(a, b State) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}

@@ -1,0 +1,178 @@
+package jobs
+
+import (
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func i32(v int32) *int32 { return &v }
+func i64(v int64) *int64 { return &v }
+
+func job(mod func(*batchv1.Job)) *batchv1.Job {
+	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "work"}}
+	j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
+	j.Spec.Template.Spec.Containers = []corev1.Container{{Name: "c", Image: "busybox"}}
+	if mod != nil {
+		mod(j)
+	}
+	return j
+}
+
+// world runs steps, recording plans, with pod outcomes set by the test.
+type world struct {
+	t      *testing.T
+	states map[string]State
+	actual map[types.NamespacedName]*corev1.Pod
+	gone   map[types.NamespacedName]bool
+	now    time.Time
+}
+
+func newWorld(t *testing.T) *world {
+	return &world{t: t, states: map[string]State{}, actual: map[types.NamespacedName]*corev1.Pod{},
+		gone: map[types.NamespacedName]bool{}, now: t0}
+}
+
+func (w *world) step(j *batchv1.Job) (State, Plan) {
+	p := Compute(Input{Jobs: []*batchv1.Job{j}, States: w.states, Actual: w.actual, Gone: w.gone, Now: w.now})
+	for k, s := range p.Put {
+		w.states[k] = s
+	}
+	for _, k := range p.Delete {
+		delete(w.states, k)
+	}
+	return w.states[Key(j)], p
+}
+
+// set reports pod name with phase (and restarts).
+func (w *world) set(name string, phase corev1.PodPhase, restarts int32) {
+	p := &corev1.Pod{}
+	p.Status.Phase = phase
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", RestartCount: restarts}}
+	w.actual[types.NamespacedName{Namespace: "default", Name: name}] = p
+}
+
+func TestSequentialAndParallel(t *testing.T) {
+	tests := []struct {
+		name                     string
+		completions, parallelism int32
+		wantActive               []int // active pods after each round of successes
+	}{
+		{"sequential", 3, 1, []int{1, 1, 1, 0}},
+		{"parallel", 4, 2, []int{2, 2, 0}},
+		{"parallel, fewer missing than parallelism", 3, 5, []int{3, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			j := job(func(j *batchv1.Job) { j.Spec.Completions, j.Spec.Parallelism = &tt.completions, &tt.parallelism })
+			st, _ := w.step(j)
+			for round, want := range tt.wantActive {
+				if len(st.Active) != want {
+					t.Fatalf("round %d: %d active, want %d (%+v)", round, len(st.Active), want, st)
+				}
+				for _, name := range st.Active {
+					w.set(name, corev1.PodSucceeded, 0)
+				}
+				st, _ = w.step(j)
+				// The same step again (a new leader with the same ledger)
+				// counts nothing twice.
+				again, _ := w.step(j)
+				if again.Succeeded != st.Succeeded {
+					t.Fatalf("a repeated step counted again: %d -> %d", st.Succeeded, again.Succeeded)
+				}
+			}
+			if st.Condition != Complete || st.Succeeded != tt.completions || len(st.Finished) != int(tt.completions) {
+				t.Fatalf("final state %+v", st)
+			}
+		})
+	}
+}
+
+func TestBackoffLimitAndOnFailure(t *testing.T) {
+	w := newWorld(t)
+	j := job(func(j *batchv1.Job) { j.Spec.BackoffLimit = i32(2) })
+	for i := 0; i < 3; i++ {
+		st, _ := w.step(j)
+		if st.Condition != "" {
+			t.Fatalf("failed too early after %d failures: %+v", i, st)
+		}
+		w.set(st.Active[0], corev1.PodFailed, 0)
+	}
+	st, p := w.step(j)
+	if st.Condition != Failed || st.Reason != "BackoffLimitExceeded" || st.Failed != 3 || len(st.Active) != 0 {
+		t.Fatalf("state %+v", st)
+	}
+	if len(p.Pods) != 3 {
+		t.Fatalf("the failed pods should be kept: %d", len(p.Pods))
+	}
+
+	// OnFailure: container restarts count.
+	w = newWorld(t)
+	j = job(func(j *batchv1.Job) {
+		j.Spec.BackoffLimit = i32(1)
+		j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+	})
+	st, _ = w.step(j)
+	w.set(st.Active[0], corev1.PodRunning, 1)
+	if st, _ = w.step(j); st.Failed != 1 || st.Condition != "" {
+		t.Fatalf("one restart: %+v", st)
+	}
+	w.set(st.Active[0], corev1.PodRunning, 2)
+	if st, _ = w.step(j); st.Condition != Failed {
+		t.Fatalf("two restarts over a limit of 1: %+v", st)
+	}
+}
+
+func TestDeadlineTTLSuspendGoneAndNewSpec(t *testing.T) {
+	w := newWorld(t)
+	j := job(func(j *batchv1.Job) {
+		j.Spec.ActiveDeadlineSeconds = i64(60)
+		j.Spec.TTLSecondsAfterFinished = i32(30)
+	})
+	st, _ := w.step(j)
+	first := st.Active[0]
+	// Its node is lost: a failure, replaced.
+	w.gone[types.NamespacedName{Namespace: "default", Name: first}] = true
+	if st, _ = w.step(j); st.Failed != 1 || len(st.Active) != 1 || st.Active[0] == first {
+		t.Fatalf("after the lost node: %+v", st)
+	}
+	w.now = t0.Add(61 * time.Second)
+	st, p := w.step(j)
+	if st.Condition != Failed || st.Reason != "DeadlineExceeded" || len(p.Pods) != 0 {
+		t.Fatalf("deadline: %+v, %d pods", st, len(p.Pods))
+	}
+	w.now = t0.Add(92 * time.Second)
+	if st, p = w.step(j); !st.Expired || len(p.Pods) != 0 {
+		t.Fatalf("ttl: %+v", st)
+	}
+	// A new spec starts over.
+	j2 := job(func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Image = "busybox:2" })
+	if st, _ = w.step(j2); st.Expired || len(st.Active) != 1 || st.Failed != 0 {
+		t.Fatalf("new spec: %+v", st)
+	}
+	// Suspended: nothing runs, and the Job goes on (same spec) after.
+	seq := st.Seq
+	j3 := job(func(j *batchv1.Job) {
+		j.Spec.Template.Spec.Containers[0].Image = "busybox:2"
+		j.Spec.Suspend = new(bool)
+	})
+	*j3.Spec.Suspend = true
+	if st, _ = w.step(j3); len(st.Active) != 0 || st.Seq != seq {
+		t.Fatalf("suspended: %+v", st)
+	}
+	if st, _ = w.step(j2); len(st.Active) != 1 || st.Seq != seq+1 {
+		t.Fatalf("resumed: %+v", st)
+	}
+	// Gone from Git: its state goes.
+	p = Compute(Input{States: w.states, Now: w.now})
+	if len(p.Delete) != 1 {
+		t.Fatalf("plan %+v", p)
+	}
+}
