@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/cronjobs"
 	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/deployments"
 	"github.com/shoal-run/shoal/reconciler/jobs"
@@ -64,6 +65,9 @@ type Input struct {
 	DeploymentSets map[string]map[string]deployments.Set
 	// JobStates are the ledger's Job progress records (package jobs).
 	JobStates map[string]jobs.State
+	// CronStates are the ledger's CronJob schedule records (package
+	// cronjobs).
+	CronStates map[string]cronjobs.State
 }
 
 // NodeContent is one node's full desired state: its pods (spec.nodeName
@@ -116,6 +120,8 @@ type Plan struct {
 	Deployments deployments.Plan
 	// Jobs is the Job controller's plan: progress records to write.
 	Jobs jobs.Plan
+	// CronJobs is the CronJob controller's plan: schedule records to write.
+	CronJobs cronjobs.Plan
 }
 
 // Compute decides what every node runs. It is pure: no I/O, no clock but
@@ -146,7 +152,7 @@ func Compute(in Input) Plan {
 		plan.NodeSpecs[n.Name] = NodeSpec{Labels: n.Labels, Annotations: n.Annotations, Unschedulable: n.Spec.Unschedulable}
 	}
 
-	plan.Replicas, plan.Deployments, plan.Jobs = computeControllers(in)
+	plan.Replicas, plan.Deployments, plan.Jobs, plan.CronJobs = computeControllers(in)
 	plan.Pods = append(manifests.Of[*corev1.Pod](in.Desired), plan.Replicas.Pods...)
 	plan.Pods = append(plan.Pods, plan.Jobs.Pods...)
 	pin := placement.Input{
@@ -238,7 +244,7 @@ func Compute(in Input) Plan {
 // those of the Deployments, and the Job controller. A controller's pod is
 // gone (replaced, or counted as a failure) when its node is lost by
 // placement's rule (unseen for NodeLostAfter, or no longer a node).
-func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan) {
+func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, cronjobs.Plan) {
 	var ctrls []replicas.Controller
 	for _, r := range manifests.Of[*appsv1.ReplicaSet](in.Desired) {
 		n := int32(1)
@@ -297,11 +303,25 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan) {
 		Controllers: ctrls, Owned: in.Owned, Seq: in.Seq,
 		Actual: actual, Gone: gone, Now: in.Now,
 	})
+	cplan := cronjobs.Compute(cronjobs.Input{
+		CronJobs: manifests.Of[*batchv1.CronJob](in.Desired), States: in.CronStates,
+		JobStates: in.JobStates, Now: in.Now,
+	})
+	allJobs := manifests.Of[*batchv1.Job](in.Desired)
+	fromGit := map[string]bool{}
+	for _, j := range allJobs {
+		fromGit[jobs.Key(j)] = true
+	}
+	for _, j := range cplan.Jobs {
+		if !fromGit[jobs.Key(j)] {
+			allJobs = append(allJobs, j)
+		}
+	}
 	jplan := jobs.Compute(jobs.Input{
-		Jobs: manifests.Of[*batchv1.Job](in.Desired), States: in.JobStates,
+		Jobs: allJobs, States: in.JobStates,
 		Actual: actual, Gone: gone, Now: in.Now,
 	})
-	return rplan, dplan, jplan
+	return rplan, dplan, jplan, cplan
 }
 
 // nodeReady reports whether a node record's Ready condition is True.

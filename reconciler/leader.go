@@ -318,6 +318,7 @@ func (t *term) step(ctx context.Context) {
 
 		DeploymentSets: readDeploymentSets(t.ledger),
 		JobStates:      readJobStates(t.ledger),
+		CronStates:     readCronStates(t.ledger),
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -367,6 +368,16 @@ func (t *term) step(ctx context.Context) {
 			data, _ := json.Marshal(set)
 			t.put(PrefixDeploymentSet+key+"/"+hash, data)
 		}
+	}
+	for key, st := range plan.CronJobs.Put {
+		data, _ := json.Marshal(st)
+		t.put(PrefixCronJob+key, data)
+	}
+	for _, key := range plan.CronJobs.Delete {
+		t.del(PrefixCronJob + key)
+	}
+	for _, ev := range plan.CronJobs.Events {
+		t.log.Info("cronjob", "event", ev)
 	}
 	for key, st := range plan.Jobs.Put {
 		data, _ := json.Marshal(st)

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/reconciler/cronjobs"
 	"github.com/shoal-run/shoal/reconciler/deployments"
 	"github.com/shoal-run/shoal/reconciler/jobs"
 	"github.com/shoal-run/shoal/reconciler/replicas"
@@ -36,6 +37,9 @@ const (
 	PrefixDeploymentSet = "deployrs/"
 	// PrefixJob + "namespace/name" -> jobs.State JSON: a Job's progress.
 	PrefixJob = "job/"
+	// PrefixCronJob + "namespace/name" -> cronjobs.State JSON: a CronJob's
+	// last schedule time and Jobs.
+	PrefixCronJob = "cronjob/"
 )
 
 // SyncRecord is the outcome of the last sync of one tracked ref.
@@ -165,6 +169,18 @@ func readJobStates(l *gossip.Ledger) map[string]jobs.State {
 		var s jobs.State
 		if json.Unmarshal(e.Value, &s) == nil {
 			out[strings.TrimPrefix(e.Key, PrefixJob)] = s
+		}
+	}
+	return out
+}
+
+// readCronStates returns the CronJobs' schedule records.
+func readCronStates(l *gossip.Ledger) map[string]cronjobs.State {
+	out := map[string]cronjobs.State{}
+	for _, e := range l.List(PrefixCronJob) {
+		var s cronjobs.State
+		if json.Unmarshal(e.Value, &s) == nil {
+			out[strings.TrimPrefix(e.Key, PrefixCronJob)] = s
 		}
 	}
 	return out

@@ -704,3 +704,80 @@ spec:
 		t.Fatalf("seq ran %d times across the leader change, want 3", s)
 	}
 }
+
+// TestCronJobAcrossALeaderKill: a CronJob keeps firing, once per schedule
+// time, when the leader is killed; its history is trimmed.
+func TestCronJobAcrossALeaderKill(t *testing.T) {
+	c := startRig(t, 3, func(cfg *testenv.Config) { cfg.GitPollInterval = time.Second })
+	const cj = `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: "@every 4s"
+  successfulJobsHistoryLimit: 2
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: busybox, command: [sh, -c, "echo tick"]}]
+`
+	// runs are the CronJob's pods by Job name.
+	runs := func(ps []corev1.Pod) map[string][]corev1.Pod {
+		out := map[string][]corev1.Pod{}
+		for _, p := range ps {
+			if j := p.Labels["job-name"]; strings.HasPrefix(j, "tick-") {
+				out[j] = append(out[j], p)
+			}
+		}
+		return out
+	}
+	push(t, c, map[string]string{"cron.yaml": cj}, "cron job")
+	seen := map[string]bool{}
+	waitFor(t, 60*time.Second, "two runs succeeded", func() bool {
+		n := 0
+		for job, ps := range runs(pods(c, t, "node2")) {
+			seen[job] = true
+			if len(ps) == 1 && ps[0].Status.Phase == corev1.PodSucceeded {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	leader := leaderOf(t, c, "node2")
+	next := nextLeader(t, c, leader)
+	before := len(seen)
+	if err := c.Kill(context.Background(), leader); err != nil {
+		t.Fatal(err)
+	}
+	var survivor string
+	for _, n := range c.NodeNames() {
+		if n != leader {
+			survivor = n
+		}
+	}
+	waitFor(t, 30*time.Second, "a new leader", func() bool { return leaderOf(t, c, survivor) == next })
+	waitFor(t, 60*time.Second, "two more runs under the new leader", func() bool {
+		for job := range runs(pods(c, t, survivor)) {
+			seen[job] = true
+		}
+		return len(seen) >= before+2
+	})
+	for job, ps := range runs(pods(c, t, survivor)) {
+		if len(ps) != 1 {
+			t.Fatalf("job %s has %d pods", job, len(ps))
+		}
+	}
+	// History: two successful runs kept, plus the running ones (a run
+	// whose pod was on the killed node stays running, its node unreachable,
+	// as in Kubernetes until the node is declared lost).
+	succeeded := 0
+	for _, ps := range runs(pods(c, t, survivor)) {
+		if ps[0].Status.Phase == corev1.PodSucceeded && ps[0].Spec.NodeName != leader {
+			succeeded++
+		}
+	}
+	if succeeded > 3 {
+		t.Fatalf("%d succeeded runs kept, the history limit is 2", succeeded)
+	}
+}
