@@ -591,7 +591,13 @@ spec:
 	var v2 string
 	maxTotal, minReady := 0, 3
 	waitFor(t, 120*time.Second, "3 Ready pods of v2 and none of v1", func() bool {
-		total, ready, byHash := census(pods(c, t, "node1"))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ps, err := client(t, c, "node1").ListPods(ctx, "")
+		if err != nil {
+			return false // a listing that failed says nothing of the pods
+		}
+		total, ready, byHash := census(ps)
 		maxTotal, minReady = max(maxTotal, total), min(minReady, ready)
 		for h := range byHash {
 			if h != v1 {
