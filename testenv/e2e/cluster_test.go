@@ -44,7 +44,7 @@ func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
 		return runningOn(ps, "web", "node2") && runningOn(ps, "api", "node3")
 	})
 	// Every node gives the same answer (node3 forwards to the leader).
-	ps := pods(c, t, "node3")
+	ps := mustPods(c, t, "node3")
 	if !runningOn(ps, "web", "node2") || !runningOn(ps, "api", "node3") || len(ps) != 2 {
 		t.Fatalf("node3's listing: %v", podNames(ps))
 	}
@@ -116,7 +116,7 @@ func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
 		st := status(t, c, "node3")
 		return st != nil && st.Sync.ErrorCommit == bad && strings.Contains(st.Sync.Error, "web.yaml") && st.Sync.Commit == good
 	})
-	ps = pods(c, t, "node2")
+	ps = mustPods(c, t, "node2")
 	if !runningOn(ps, "web", "node2") || find(ps, "web")[0].UID != web.UID {
 		t.Fatalf("a bad commit changed web: %v", podNames(ps))
 	}
@@ -140,7 +140,7 @@ func TestLeaderFailover(t *testing.T) {
 		ps := pods(c, t, "node2")
 		return runningOn(ps, "a", "node2") && runningOn(ps, "b", "node3") && runningOn(ps, "pinned", "node1")
 	})
-	before := pods(c, t, "node2")
+	before := mustPods(c, t, "node2")
 	// The next leader is the survivor that started first (node2 and node3
 	// start at about the same time).
 	next := nextLeader(t, c, "node1")
@@ -158,7 +158,7 @@ func TestLeaderFailover(t *testing.T) {
 	waitFor(t, 30*time.Second, "the new leader runs c", func() bool {
 		return runningOn(pods(c, t, "node3"), "c", "")
 	})
-	after := pods(c, t, "node3")
+	after := mustPods(c, t, "node3")
 	for _, name := range []string{"a", "b"} {
 		was, is := find(before, name), find(after, name)
 		if len(is) != 1 || is[0].UID != was[0].UID || is[0].Spec.NodeName != was[0].Spec.NodeName ||
@@ -185,7 +185,7 @@ func TestLeaderFailover(t *testing.T) {
 		}
 		return len(find(localPods(t, c, "node1"), "pinned")) == 0
 	})
-	ps := pods(c, t, "node1")
+	ps := mustPods(c, t, "node1")
 	if f := find(ps, "pinned"); len(f) != 1 || f[0].Status.Phase != corev1.PodFailed {
 		t.Fatalf("pinned after node1's return: %+v", f)
 	}
@@ -702,7 +702,7 @@ spec:
 		return ps1 == 4 && po == 0 && bf == 2 && bo == 0 && ss == 3 && sf == 0 && so == 0
 	})
 	// And nothing more starts.
-	ps := pods(c, t, survivor)
+	ps := mustPods(c, t, survivor)
 	if s, f, o := phases(ps, "par"); s != 4 || f != 0 || o != 0 {
 		t.Fatalf("par: %d succeeded, %d failed, %d other", s, f, o)
 	}
@@ -769,7 +769,7 @@ spec:
 		}
 		return len(seen) >= before+2
 	})
-	for job, ps := range runs(pods(c, t, survivor)) {
+	for job, ps := range runs(mustPods(c, t, survivor)) {
 		if len(ps) != 1 {
 			t.Fatalf("job %s has %d pods", job, len(ps))
 		}
@@ -778,7 +778,7 @@ spec:
 	// whose pod was on the killed node stays running, its node unreachable,
 	// as in Kubernetes until the node is declared lost).
 	succeeded := 0
-	for _, ps := range runs(pods(c, t, survivor)) {
+	for _, ps := range runs(mustPods(c, t, survivor)) {
 		if ps[0].Status.Phase == corev1.PodSucceeded && ps[0].Spec.NodeName != leader {
 			succeeded++
 		}

@@ -179,6 +179,21 @@ func pods(c *testenv.Cluster, t testing.TB, node string) []corev1.Pod {
 	return ps
 }
 
+// mustPods is pods for an assertion: a listing that fails (a node busy
+// under load) is retried, and the test fails only if none succeeds.
+func mustPods(c *testenv.Cluster, t testing.TB, node string) []corev1.Pod {
+	t.Helper()
+	var ps []corev1.Pod
+	waitFor(t, 30*time.Second, "a pod listing from "+node, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var err error
+		ps, err = client(t, c, node).ListPods(ctx, "")
+		return err == nil
+	})
+	return ps
+}
+
 // find returns the pods named name.
 func find(ps []corev1.Pod, name string) []corev1.Pod {
 	var out []corev1.Pod
