@@ -78,8 +78,8 @@ func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
 	})
 	// Status: one leader, three members, the synced commit, on every node.
 	for _, node := range c.NodeNames() {
-		st := status(t, c, node)
-		if st == nil || st.Leader.Name != "node1" || len(st.Members) != 3 || st.Sync.Commit != sha || st.Sync.Error != "" {
+		st := mustStatus(t, c, node)
+		if st.Leader.Name != "node1" || len(st.Members) != 3 || st.Sync.Commit != sha || st.Sync.Error != "" {
 			t.Fatalf("status on %s: %+v", node, st)
 		}
 	}
@@ -365,7 +365,7 @@ func TestWrongKeyIsRefused(t *testing.T) {
 		return strings.Contains(log.String(), "the cluster key is wrong")
 	})
 	for _, n := range c.NodeNames() {
-		if st := status(t, c, n); st == nil || len(st.Members) != 2 {
+		if st := mustStatus(t, c, n); len(st.Members) != 2 {
 			t.Fatalf("%s sees %+v", n, st)
 		}
 	}

@@ -237,6 +237,18 @@ func status(t testing.TB, c *testenv.Cluster, node string) *api.ClusterStatus {
 	return st
 }
 
+// mustStatus is status for an assertion, retried while the node does not
+// answer.
+func mustStatus(t testing.TB, c *testenv.Cluster, node string) *api.ClusterStatus {
+	t.Helper()
+	var st *api.ClusterStatus
+	waitFor(t, 30*time.Second, "a status from "+node, func() bool {
+		st = status(t, c, node)
+		return st != nil
+	})
+	return st
+}
+
 // leaderOf is the leader's name in node's view ("" when unknown).
 func leaderOf(t testing.TB, c *testenv.Cluster, node string) string {
 	if st := status(t, c, node); st != nil {
