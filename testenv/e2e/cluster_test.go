@@ -63,9 +63,14 @@ func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
 		t.Fatalf("exec via node1: code %d, %q, %v", code, stdout.String(), err)
 	}
 	// Nodes: the repository's Node object labels node1.
-	nodes, err := client(t, c, "node2").ListNodes(context.Background())
-	if err != nil || len(nodes) != 3 {
-		t.Fatalf("nodes: %v %v", nodes, err)
+	var nodes []corev1.Node
+	waitFor(t, 30*time.Second, "the node list", func() bool {
+		var err error
+		nodes, err = client(t, c, "node2").ListNodes(context.Background())
+		return err == nil
+	})
+	if len(nodes) != 3 {
+		t.Fatalf("nodes: %v", nodes)
 	}
 	for _, n := range nodes {
 		if n.Labels["kubernetes.io/hostname"] != n.Name || n.Spec.PodCIDR == "" {
@@ -247,10 +252,7 @@ func TestPartitionHeals(t *testing.T) {
 // nextLeader is the eligible live member other than gone that started
 // first, in node1's view.
 func nextLeader(t testing.TB, c *testenv.Cluster, gone string) string {
-	st := status(t, c, "node1")
-	if st == nil {
-		t.Fatal("no status from node1")
-	}
+	st := mustStatus(t, c, "node1")
 	best := ""
 	var start time.Time
 	for _, m := range st.Members {
@@ -526,10 +528,10 @@ spec: {unschedulable: true}
 		}
 		return len(agents) == 3 && agents["node3"] && len(ssd) == 1 && ssd[0] == "node2"
 	})
-	n3, err := client(t, c, "node1").GetNode(context.Background(), "node3")
-	if err != nil || !n3.Spec.Unschedulable {
-		t.Fatalf("node3 is not cordoned: %v %v", n3, err)
-	}
+	waitFor(t, 30*time.Second, "node3 cordoned", func() bool {
+		n3, err := client(t, c, "node1").GetNode(context.Background(), "node3")
+		return err == nil && n3.Spec.Unschedulable
+	})
 }
 
 // TestDeploymentRollingUpdate: a Deployment's template change rolls out
