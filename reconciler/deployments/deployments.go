@@ -236,26 +236,55 @@ func (c *deployment) rollingNew(n, want int32) int32 {
 	return n
 }
 
-// rollingOld shrinks the old ReplicaSets, oldest first, within
-// maxUnavailable.
+// rollingOld shrinks the old ReplicaSets, oldest first, as Kubernetes'
+// reconcileOldReplicaSets does: first their pods that are not available, as
+// far as all replicas minus the new ReplicaSet's unavailable ones stay at
+// least replicas - maxUnavailable; then available ones, as far as the
+// available pods of all ReplicaSets stay at least that. Pods whose
+// readiness the leader has not heard of yet count as unavailable, so a
+// late report only slows a rollout down.
 func (c *deployment) rollingOld(hash string, want int32) {
 	_, unavailable := c.surgeUnavailable(want)
-	available := int32(0)
-	for h := range c.sets {
-		available += c.count(h).available
+	minAvailable := want - unavailable
+	all, availableAll := int32(0), int32(0)
+	for h, s := range c.sets {
+		all += s.Replicas
+		availableAll += min(s.Replicas, c.count(h).available)
 	}
-	canDown := available - (want - unavailable)
+	newUnavailable := max(0, c.sets[hash].Replicas-c.count(hash).available)
+	maxCleanup := all - minAvailable - newUnavailable
+	if maxCleanup <= 0 {
+		return
+	}
 	old := c.oldest(hash)
+	cleaned := int32(0)
 	for _, h := range old {
+		if cleaned >= maxCleanup {
+			break
+		}
+		s := c.sets[h]
+		a := min(s.Replicas, c.count(h).available)
+		if s.Replicas == 0 || s.Replicas == a {
+			continue
+		}
+		down := min(maxCleanup-cleaned, s.Replicas-a)
+		s.Replicas -= down
+		cleaned += down
+		c.sets[h] = s
+	}
+	canDown := availableAll - minAvailable
+	scaled := int32(0)
+	for _, h := range old {
+		if scaled >= canDown {
+			break
+		}
 		s := c.sets[h]
 		if s.Replicas == 0 {
 			continue
 		}
-		a := c.count(h).available
-		unhealthy := max(0, s.Replicas-a)
-		down := min(s.Replicas, unhealthy+max(0, canDown))
-		canDown -= max(0, down-unhealthy)
+		down := min(s.Replicas, canDown-scaled)
 		s.Replicas -= down
+		scaled += down
 		c.sets[h] = s
 	}
 }

@@ -199,3 +199,29 @@ func TestDeploymentGoneRemovesItsReplicaSets(t *testing.T) {
 		t.Fatalf("plan %+v", plan)
 	}
 }
+
+// TestRollingUpdateWithStaleReadiness: when the leader has not heard that
+// the old pods are Ready, the rollout waits instead of removing them (it
+// once removed them all: unavailable old pods were cleaned up without the
+// bound Kubernetes puts on it).
+func TestRollingUpdateWithStaleReadiness(t *testing.T) {
+	s := newSim(t)
+	surge, unav := intstr.FromInt32(1), intstr.FromInt32(0)
+	mod := func(d *appsv1.Deployment) {
+		d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unav}
+	}
+	v1, v2 := deploy("app:1", 3, mod), deploy("app:2", 3, mod)
+	h1, h2 := TemplateHash(&v1.Spec.Template), TemplateHash(&v2.Spec.Template)
+	s.step(v1)
+	s.ready[h1] = 0 // running, but no Ready report yet
+	for i := 0; i < 3; i++ {
+		got := s.step(v2)
+		if got[h1] != 3 || got[h2] != 1 {
+			t.Fatalf("step %d: old %d new %d, want 3 and 1", i, got[h1], got[h2])
+		}
+	}
+	s.ready[h1], s.ready[h2] = 3, 1
+	if got := s.step(v2); got[h1] != 2 {
+		t.Fatalf("with the reports in: old %d, want 2", got[h1])
+	}
+}
