@@ -56,6 +56,10 @@ type Input struct {
 	// NodeLostAfter is how long a node may go unseen before its pods fail
 	// (placement.DefaultNodeLostAfter when zero).
 	NodeLostAfter time.Duration
+	// ReplaceAfter is how long a node may go unseen before the pods
+	// controllers made on it are replaced elsewhere (DefaultReplaceAfter
+	// when zero; at most NodeLostAfter).
+	ReplaceAfter time.Duration
 	// Owned and Seq are the ledger's records of the pods controllers made,
 	// and their name sequences (package replicas).
 	Owned map[types.NamespacedName]replicas.Owned
@@ -239,11 +243,16 @@ func Compute(in Input) Plan {
 	return plan
 }
 
+// DefaultReplaceAfter is used when Input.ReplaceAfter is zero: well under
+// Kubernetes' five minutes, since a controller's pod can run elsewhere
+// (a bare pod cannot; it waits for NodeLostAfter).
+const DefaultReplaceAfter = time.Minute
+
 // computeControllers runs the Deployment controller, then the ReplicaSet
 // and ReplicationController controller over the ReplicaSets of Git and
-// those of the Deployments, and the Job controller. A controller's pod is
-// gone (replaced, or counted as a failure) when its node is lost by
-// placement's rule (unseen for NodeLostAfter, or no longer a node).
+// those of the Deployments, and the CronJob and Job controllers. A
+// controller's pod is gone (replaced, or counted as a failure) when its
+// node has been unseen for ReplaceAfter or is no longer a node.
 func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, cronjobs.Plan) {
 	var ctrls []replicas.Controller
 	for _, r := range manifests.Of[*appsv1.ReplicaSet](in.Desired) {
@@ -269,6 +278,11 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 	if lostAfter <= 0 {
 		lostAfter = placement.DefaultNodeLostAfter
 	}
+	replaceAfter := in.ReplaceAfter
+	if replaceAfter <= 0 {
+		replaceAfter = DefaultReplaceAfter
+	}
+	replaceAfter = min(replaceAfter, lostAfter)
 	nodes := map[string]NodeReport{}
 	actual := map[types.NamespacedName]*corev1.Pod{}
 	for _, n := range in.Nodes {
@@ -281,7 +295,7 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 	gone := map[types.NamespacedName]bool{}
 	for key, node := range in.Placements {
 		n, ok := nodes[node]
-		if !ok || in.Now.Sub(n.LastSeen) >= lostAfter {
+		if !ok || in.Now.Sub(n.LastSeen) >= replaceAfter {
 			gone[key] = true
 		}
 	}

@@ -287,3 +287,45 @@ spec:
 		t.Fatalf("after losing c: a %d, b %d pods, failed %v", len(next.Nodes["a"].Pods), len(next.Nodes["b"].Pods), next.Failed)
 	}
 }
+
+func TestControllerPodsMoveBeforeBarePodsFail(t *testing.T) {
+	set := load(t, `
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {nodeSelector: {kubernetes.io/hostname: a}, containers: [{name: c, image: busybox}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bare}
+spec: {nodeName: a, containers: [{name: c, image: busybox}]}
+`)
+	in := Input{Desired: set, Nodes: []NodeReport{report("a"), report("b")}, Now: now,
+		ClusterCIDR: netip.MustParsePrefix("10.244.0.0/16"), Placements: map[types.NamespacedName]string{},
+		Owned: map[types.NamespacedName]replicas.Owned{}, Seq: map[string]uint64{}}
+	first := Compute(in)
+	for k, o := range first.Replicas.Create {
+		in.Owned[k] = o
+	}
+	for k, v := range first.Replicas.Seq {
+		in.Seq[k] = v
+	}
+	for k, n := range first.Place {
+		in.Placements[k] = n
+	}
+	in.Placements[key("bare")] = "a"
+	// a unseen for 2 minutes: past ReplaceAfter (1 min), not NodeLostAfter.
+	in.Nodes[0] = NodeReport{Name: "a", LastSeen: now.Add(-2 * time.Minute)}
+	next := Compute(in)
+	if len(next.Replicas.Delete) != 1 || len(next.Replicas.Create) != 1 {
+		t.Fatalf("the ReplicaSet's pod should be replaced: %+v", next.Replicas)
+	}
+	if len(next.Failed) != 0 {
+		t.Fatalf("the bare pod failed before NodeLostAfter: %v", next.Failed)
+	}
+}

@@ -59,8 +59,9 @@ type Config struct {
 	// (default 10.244.0.0/16 and 24).
 	ClusterCIDR  netip.Prefix
 	NodeCIDRBits int
-	// NodeLostAfter: see Input (default placement.DefaultNodeLostAfter).
+	// NodeLostAfter and ReplaceAfter: see Input.
 	NodeLostAfter time.Duration
+	ReplaceAfter  time.Duration
 	// Interval is how often the loop recomputes without a trigger, for
 	// retries and node loss (default 1s).
 	Interval time.Duration
@@ -313,6 +314,7 @@ func (t *term) step(ctx context.Context) {
 		NodeCIDRBits:  t.r.cfg.NodeCIDRBits,
 		Now:           now,
 		NodeLostAfter: t.r.cfg.NodeLostAfter,
+		ReplaceAfter:  t.r.cfg.ReplaceAfter,
 		Owned:         readOwned(t.ledger),
 		Seq:           readSeq(t.ledger),
 

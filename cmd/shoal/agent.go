@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/reconciler"
 	"github.com/shoal-run/shoal/reconciler/placement"
 )
 
@@ -58,6 +59,9 @@ type agentConfig struct {
 	// ClusterCIDR is cut into /24 pod CIDRs, one per node.
 	ClusterCIDR   string
 	NodeLostAfter time.Duration
+	// ReplaceAfter is how long a node may be unreachable before the pods
+	// controllers made on it run elsewhere.
+	ReplaceAfter time.Duration
 	// Node-local parts, as for `shoal up`.
 	Bridge       string
 	CgroupParent string
@@ -82,6 +86,7 @@ func defaultAgentConfig() agentConfig {
 		Reconciler:      true,
 		ClusterCIDR:     "10.244.0.0/16",
 		NodeLostAfter:   placement.DefaultNodeLostAfter,
+		ReplaceAfter:    reconciler.DefaultReplaceAfter,
 		Bridge:          "shoal0",
 	}
 }
@@ -150,6 +155,7 @@ next start to re-adopt ("shoal down --data-dir DIR" removes them).`,
 	f.BoolVar(&cfg.Reconciler, "reconciler", cfg.Reconciler, "whether this node may be elected reconciler")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "address range of all pods; each node gets a /24 of it (must be the same on every node)")
 	f.DurationVar(&cfg.NodeLostAfter, "node-lost-after", cfg.NodeLostAfter, "how long a node may be unreachable before its bare pods are reported failed")
+	f.DurationVar(&cfg.ReplaceAfter, "pod-replace-after", cfg.ReplaceAfter, "how long a node may be unreachable before the pods of ReplicaSets, Deployments and Jobs on it run elsewhere")
 	f.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "name of the pods' bridge")
 	f.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "cgroup under which the pods' cgroups live (default /shoal/NAME)")
 	f.StringArrayVar(&mirrors, "registry-mirror", nil, "registry mirror as HOST=URL (repeatable), e.g. docker.io=http://10.0.0.1:5000")

@@ -130,7 +130,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 	}
 	rc := reconciler.Config{
 		Cluster: a.cluster, Transport: a.tclient, Statuses: a.statuses,
-		ClusterCIDR: r.clusterCIDR, NodeLostAfter: cfg.NodeLostAfter,
+		ClusterCIDR: r.clusterCIDR, NodeLostAfter: cfg.NodeLostAfter, ReplaceAfter: cfg.ReplaceAfter,
 		Logger: log, Metrics: a.metrics,
 	}
 	if a.src != nil {
