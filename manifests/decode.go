@@ -699,3 +699,24 @@ func metaOf(obj k8sruntime.Object) (*metav1.ObjectMeta, bool) {
 	m, ok := f.Addr().Interface().(*metav1.ObjectMeta)
 	return m, ok
 }
+
+// Document is one YAML document of a file: its text (without the "---"
+// line) and the lines it spans.
+type Document struct {
+	Text []byte
+	// StartLine is the 1-based line of its first line; EndLine the line
+	// after its last (the next separator's line, or the end).
+	StartLine, EndLine int
+}
+
+// Documents cuts a YAML stream into its documents exactly as Load does,
+// so that an object's Source.Line falls inside its document's lines.
+func Documents(data []byte) []Document {
+	docs := splitDocuments(data)
+	out := make([]Document, len(docs))
+	for i, d := range docs {
+		end := d.startLine + bytes.Count(d.text, []byte("\n"))
+		out[i] = Document{Text: d.text, StartLine: d.startLine, EndLine: end}
+	}
+	return out
+}
