@@ -15,12 +15,14 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/gossip/transport"
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/deployments"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/replicas"
@@ -97,6 +99,8 @@ type View struct {
 	// them: Pending with PodScheduled False (reason Unschedulable), or
 	// Failed with reason NodeLost when their node was lost.
 	Unscheduled []corev1.Pod
+	// Deployments are the desired Deployments with their status.
+	Deployments []appsv1.Deployment
 }
 
 // New validates cfg and returns a Reconciler.
@@ -568,8 +572,14 @@ func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, li
 			out = append(out, *q)
 		}
 	}
+	var deploys []appsv1.Deployment
+	for _, d := range manifests.Of[*appsv1.Deployment](t.desired) {
+		dd := *d.DeepCopy()
+		dd.Status = plan.Deployments.Status[deployments.Key(d)]
+		deploys = append(deploys, dd)
+	}
 	t.r.mu.Lock()
-	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out}
+	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Deployments: deploys}
 	t.r.mu.Unlock()
 }
 

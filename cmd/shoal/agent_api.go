@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -442,6 +444,31 @@ func (a *agent) Status(ctx context.Context) (*api.ClusterStatus, error) {
 		st.Sync = api.SyncStatus{Repo: reconciler.RedactURL(a.cfg.Repo), Ref: main, Error: "not synced yet"}
 	}
 	return st, nil
+}
+
+// Deployments implements api.DeploymentService: the leader's view, asked
+// of the leader when this node does not lead.
+func (a *agent) Deployments(ctx context.Context, ns string) ([]appsv1.Deployment, error) {
+	l := a.cluster.Leader()
+	switch {
+	case l.Term == "":
+		return nil, errors.New("no leader: the cluster has no eligible member alive")
+	case !l.Self:
+		c, err := a.peer(l.Leader.APIAddr, false)
+		if err != nil {
+			return nil, err
+		}
+		fctx, cancel := context.WithTimeout(ctx, 2*peerTimeout)
+		defer cancel()
+		return c.ListDeployments(fctx, ns)
+	}
+	var out []appsv1.Deployment
+	for _, d := range a.rec.View().Deployments {
+		if ns == "" || d.Namespace == ns {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // --- status reports to the leader ---

@@ -45,7 +45,7 @@ ROLES AGE VERSION; wide adds addresses, OS image, kernel and runtime).`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 0 {
-				return []string{"pods", "nodes"}, cobra.ShellCompDirectiveNoFileComp
+				return []string{"pods", "nodes", "deployments"}, cobra.ShellCompDirectiveNoFileComp
 			}
 			if isNodeCommandLine(args) {
 				return o.completeNodes(cmd.Context())
@@ -56,6 +56,9 @@ ROLES AGE VERSION; wide adds addresses, OS image, kernel and runtime).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if isNodeCommandLine(args) {
 				return o.getNodes(cmd, args, now())
+			}
+			if isDeploymentCommandLine(args) {
+				return o.getDeployments(cmd, args, now())
 			}
 			names, err := podNames("get", args)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -139,6 +140,31 @@ its pod template, with the commit, author, date and message), and "undo",
 			},
 		}
 	}
-	cmd.AddCommand(history, undo, pause(true), pause(false))
+	var conn connectOptions
+	var timeout time.Duration
+	status := &cobra.Command{
+		Use:   "status deployment/NAME",
+		Short: "Follow a Deployment's rollout until it completes (exit 0) or fails (exit 1)",
+		Long: `Status asks the cluster (--server, as the other client verbs) for the
+Deployment's status and prints each change, as kubectl rollout status does. It
+exits 0 once every replica runs the current template and is available, and 1
+when the rollout exceeds its progressDeadlineSeconds or --timeout passes.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := target(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := conn.client()
+			if err != nil {
+				return err
+			}
+			return rolloutStatus(cmd.Context(), c, o.namespace, name, timeout, cmd.OutOrStdout())
+		},
+	}
+	status.Flags().StringVar(&conn.server, "server", "", "address of a node API, host:port (default: $SHOAL_SERVER, else "+defaultServer+")")
+	status.Flags().StringVar(&conn.token, "token", "", "bearer token for the node API (default: $SHOAL_TOKEN)")
+	status.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (0: wait for the progress deadline)")
+	cmd.AddCommand(history, undo, pause(true), pause(false), status)
 	return cmd
 }

@@ -73,6 +73,9 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	mux.HandleFunc("GET /api/v1/nodes", s.listNodes)
 	mux.HandleFunc("GET /api/v1/nodes/{name}", s.getNode)
 	mux.HandleFunc("GET /api/v1/status", s.status)
+	mux.HandleFunc("GET /apis/apps/v1/deployments", s.deployments)
+	mux.HandleFunc("GET /apis/apps/v1/namespaces/{ns}/deployments", s.deployments)
+	mux.HandleFunc("GET /apis/apps/v1/namespaces/{ns}/deployments/{name}", s.deployments)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &Error{
 			Message: fmt.Sprintf("no such API: %s %s", r.Method, r.URL.Path),

@@ -44,6 +44,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/shoal-run/shoal/reconciler/replicas"
@@ -62,6 +63,11 @@ type Set struct {
 	Revision int64                  `json:"revision"`
 	Template corev1.PodTemplateSpec `json:"template"`
 	Created  time.Time              `json:"created"`
+	// Progress is when the rollout to this ReplicaSet last made progress
+	// (its pods updated or available changed), and Seen the counts then,
+	// "updated/available"; kept on the current ReplicaSet only.
+	Progress time.Time `json:"progress,omitzero"`
+	Seen     string    `json:"seen,omitempty"`
 }
 
 // Input is everything Compute needs; it is not modified.
@@ -83,6 +89,8 @@ type Plan struct {
 	Delete map[string][]string
 	// Controllers are every ReplicaSet to keep, for replicas.Compute.
 	Controllers []replicas.Controller
+	// Status is each Deployment's status, by key.
+	Status map[string]appsv1.DeploymentStatus
 }
 
 // Key is a Deployment's key in Input.Sets.
@@ -90,13 +98,14 @@ func Key(d *appsv1.Deployment) string { return d.Namespace + "/" + d.Name }
 
 // Compute rolls every Deployment one step toward its template.
 func Compute(in Input) Plan {
-	plan := Plan{Put: map[string]map[string]Set{}, Delete: map[string][]string{}}
+	plan := Plan{Put: map[string]map[string]Set{}, Delete: map[string][]string{}, Status: map[string]appsv1.DeploymentStatus{}}
 	for _, d := range in.Deployments {
 		c := &deployment{d: d, key: Key(d), now: in.Now, actual: in.Actual, sets: map[string]Set{}}
 		for h, s := range in.Sets[c.key] {
 			c.sets[h] = s
 		}
 		c.step()
+		plan.Status[c.key] = c.status()
 		for h, s := range c.sets {
 			if old, ok := in.Sets[c.key][h]; !ok || !same(old, s) {
 				if plan.Put[c.key] == nil {
@@ -147,7 +156,7 @@ type deployment struct {
 }
 
 // counts are a ReplicaSet's reported pods.
-type counts struct{ pods, available int32 }
+type counts struct{ pods, ready, available int32 }
 
 func (c *deployment) replicas() int32 {
 	if c.d.Spec.Replicas != nil {
@@ -202,6 +211,70 @@ func (c *deployment) step() {
 	c.prune(hash)
 }
 
+// Reasons of the Progressing condition, as Kubernetes sets them.
+const (
+	ReasonNewReplicaSetAvailable   = "NewReplicaSetAvailable"
+	ReasonReplicaSetUpdated        = "ReplicaSetUpdated"
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	ReasonPaused                   = "DeploymentPaused"
+)
+
+// status reports the rollout as Kubernetes does, and records progress on
+// the current ReplicaSet: the Progressing condition turns False with
+// ProgressDeadlineExceeded when neither its updated nor its available pods
+// changed for progressDeadlineSeconds (default 600).
+func (c *deployment) status() appsv1.DeploymentStatus {
+	hash := TemplateHash(&c.d.Spec.Template)
+	var st appsv1.DeploymentStatus
+	for h := range c.sets {
+		n := c.count(h)
+		st.Replicas += n.pods
+		st.AvailableReplicas += n.available
+		st.ReadyReplicas += n.ready
+		if h == hash {
+			st.UpdatedReplicas = n.pods
+		}
+	}
+	want := c.replicas()
+	st.UnavailableReplicas = max(0, want-st.AvailableReplicas)
+	cur, ok := c.sets[hash]
+	if !ok {
+		return st
+	}
+	seen := fmt.Sprintf("%d/%d", st.UpdatedReplicas, c.count(hash).available)
+	if cur.Seen != seen || cur.Progress.IsZero() {
+		cur.Seen, cur.Progress = seen, c.now
+		c.sets[hash] = cur
+	}
+	cond := appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: "True",
+		LastUpdateTime: metav1.NewTime(cur.Progress), LastTransitionTime: metav1.NewTime(cur.Progress)}
+	deadline := int32(600)
+	if c.d.Spec.ProgressDeadlineSeconds != nil {
+		deadline = *c.d.Spec.ProgressDeadlineSeconds
+	}
+	done := st.UpdatedReplicas == want && c.count(hash).available >= want && st.Replicas == want
+	switch {
+	case c.d.Spec.Paused:
+		cond.Status, cond.Reason, cond.Message = "Unknown", ReasonPaused, "Deployment is paused"
+	case done:
+		cond.Reason = ReasonNewReplicaSetAvailable
+		cond.Message = fmt.Sprintf("ReplicaSet %q has successfully progressed.", c.d.Name+"-"+hash)
+	case !c.now.Before(cur.Progress.Add(time.Duration(deadline) * time.Second)):
+		cond.Status, cond.Reason = "False", ReasonProgressDeadlineExceeded
+		cond.Message = fmt.Sprintf("ReplicaSet %q has timed out progressing.", c.d.Name+"-"+hash)
+	default:
+		cond.Reason = ReasonReplicaSetUpdated
+		cond.Message = fmt.Sprintf("ReplicaSet %q is progressing.", c.d.Name+"-"+hash)
+	}
+	avail := appsv1.DeploymentCondition{Type: appsv1.DeploymentAvailable, Status: "True", Reason: "MinimumReplicasAvailable",
+		Message: "Deployment has minimum availability.", LastUpdateTime: metav1.NewTime(c.now), LastTransitionTime: metav1.NewTime(c.now)}
+	if _, unavailable := c.surgeUnavailable(want); st.AvailableReplicas < want-unavailable {
+		avail.Status, avail.Reason, avail.Message = "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
+	}
+	st.Conditions = []appsv1.DeploymentCondition{avail, cond}
+	return st
+}
+
 // count returns the reported and available pods of ReplicaSet hash.
 func (c *deployment) count(hash string) counts {
 	name := c.d.Name + "-" + hash
@@ -212,6 +285,9 @@ func (c *deployment) count(hash string) counts {
 			continue
 		}
 		out.pods++
+		if available(p, 0, c.now) {
+			out.ready++
+		}
 		if available(p, time.Duration(c.d.Spec.MinReadySeconds)*time.Second, c.now) {
 			out.available++
 		}
@@ -395,7 +471,7 @@ func TemplateHash(t *corev1.PodTemplateSpec) string {
 }
 
 func same(a, b Set) bool {
-	if a.Replicas != b.Replicas || a.Revision != b.Revision {
+	if a.Replicas != b.Replicas || a.Revision != b.Revision || a.Seen != b.Seen || !a.Progress.Equal(b.Progress) {
 		return false
 	}
 	x, _ := json.Marshal(a.Template)

@@ -38,9 +38,8 @@ func newSim(t *testing.T) *sim {
 	return &sim{t: t, sets: map[string]map[string]Set{}, pods: map[string]int32{}, ready: map[string]int32{}}
 }
 
-// step runs Compute, records its plan, and makes each ReplicaSet's pods
-// follow its replicas (new pods not Ready).
-func (s *sim) step(d *appsv1.Deployment) map[string]int32 {
+// actual are the pods the sim's counts describe.
+func (s *sim) actual() []*corev1.Pod {
 	var actual []*corev1.Pod
 	for h, n := range s.pods {
 		for i := int32(0); i < n; i++ {
@@ -55,7 +54,13 @@ func (s *sim) step(d *appsv1.Deployment) map[string]int32 {
 			actual = append(actual, p)
 		}
 	}
-	plan := Compute(Input{Deployments: []*appsv1.Deployment{d}, Sets: s.sets, Actual: actual, Now: now})
+	return actual
+}
+
+// step runs Compute, records its plan, and makes each ReplicaSet's pods
+// follow its replicas (new pods not Ready).
+func (s *sim) step(d *appsv1.Deployment) map[string]int32 {
+	plan := Compute(Input{Deployments: []*appsv1.Deployment{d}, Sets: s.sets, Actual: s.actual(), Now: now})
 	key := Key(d)
 	if s.sets[key] == nil {
 		s.sets[key] = map[string]Set{}
@@ -223,5 +228,39 @@ func TestRollingUpdateWithStaleReadiness(t *testing.T) {
 	s.ready[h1], s.ready[h2] = 3, 1
 	if got := s.step(v2); got[h1] != 2 {
 		t.Fatalf("with the reports in: old %d, want 2", got[h1])
+	}
+}
+
+func TestProgressing(t *testing.T) {
+	s := newSim(t)
+	deadline := int32(60)
+	mod := func(d *appsv1.Deployment) { d.Spec.ProgressDeadlineSeconds = &deadline }
+	v1 := deploy("app:1", 2, mod)
+	h1 := TemplateHash(&v1.Spec.Template)
+	progressing := func(at time.Time) (string, appsv1.DeploymentStatus) {
+		plan := Compute(Input{Deployments: []*appsv1.Deployment{v1}, Sets: s.sets, Actual: s.actual(), Now: at})
+		for h, set := range plan.Put["default/web"] {
+			s.sets["default/web"][h] = set
+		}
+		st := plan.Status["default/web"]
+		for _, c := range st.Conditions {
+			if c.Type == appsv1.DeploymentProgressing {
+				return c.Reason, st
+			}
+		}
+		return "", st
+	}
+	s.step(v1)
+	if r, _ := progressing(now); r != ReasonReplicaSetUpdated {
+		t.Fatalf("just started: %s", r)
+	}
+	// No pod ever Ready: past the deadline, the rollout has timed out.
+	if r, _ := progressing(now.Add(61 * time.Second)); r != ReasonProgressDeadlineExceeded {
+		t.Fatalf("past the deadline: %s", r)
+	}
+	s.ready[h1] = 2
+	r, st := progressing(now.Add(62 * time.Second))
+	if r != ReasonNewReplicaSetAvailable || st.UpdatedReplicas != 2 || st.AvailableReplicas != 2 || st.ReadyReplicas != 2 {
+		t.Fatalf("all Ready: %s %+v", r, st)
 	}
 }

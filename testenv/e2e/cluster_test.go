@@ -20,6 +20,7 @@ import (
 
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/nodeagent/api"
+	"github.com/shoal-run/shoal/reconciler/rollout"
 	"github.com/shoal-run/shoal/testenv"
 )
 
@@ -614,7 +615,24 @@ spec:
 		t.Fatalf("during the rollout: as few as %d Ready pods (want 3), as many as %d pods", minReady, maxTotal)
 	}
 
-	push(t, c, map[string]string{"web.yaml": deploy("1")}, "roll back to v1")
+	// The rollout is complete in the Deployment's status, as `shoal rollout
+	// status` reads it.
+	var status bytes.Buffer
+	if err := rolloutStatusForTest(c, t, &status); err != nil {
+		t.Fatalf("rollout status: %v\n%s", err, status.String())
+	}
+
+	// Undo through Git: `shoal rollout undo` in a clone, then a push.
+	work := t.TempDir()
+	gitCmd(t, "", "clone", "-q", c.GitURL(), work)
+	r, err := rollout.Open(work, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rev, err := r.Undo("default", "web", 0); err != nil || rev.Number != 1 {
+		t.Fatalf("undo: revision %d, %v", rev.Number, err)
+	}
+	gitCmd(t, work, "push", "-q", "origin", "HEAD:main")
 	waitFor(t, 120*time.Second, "back on v1's ReplicaSet", func() bool {
 		total, ready, byHash := census(pods(c, t, "node1"))
 		return total == 3 && ready == 3 && byHash[v1] == 3

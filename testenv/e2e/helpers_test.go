@@ -303,3 +303,31 @@ spec:
       periodSeconds: 1
 `, name, name, extra)
 }
+
+// rolloutStatusForTest follows the rollout of default/web as `shoal rollout
+// status` does, through node3's API.
+func rolloutStatusForTest(c *testenv.Cluster, t testing.TB, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	last := ""
+	for {
+		d, err := client(t, c, "node3").GetDeployment(ctx, "default", "web")
+		if err == nil {
+			msg := fmt.Sprintf("updated %d, available %d, total %d", d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.Replicas)
+			if msg != last {
+				fmt.Fprintln(out, msg)
+				last = msg
+			}
+			for _, cd := range d.Status.Conditions {
+				if cd.Type == "Progressing" && cd.Reason == "NewReplicaSetAvailable" {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
