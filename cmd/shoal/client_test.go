@@ -204,7 +204,7 @@ worker-0   1/2     CrashLoopBackOff   12 (5h ago)   3m
 		{name: "get empty namespace", args: []string{"get", "pods", "-n", "empty"}, wantOut: "\n",
 			errHas: []string{"No resources found in empty namespace."}},
 		{name: "get other resource", args: []string{"get", "services"}, wantCode: 2,
-			errHas: []string{`unknown resource type "deployments"`}},
+			errHas: []string{`unknown resource type "services"`}},
 		{name: "get bad output", args: []string{"get", "pods", "-o", "xml"}, wantCode: 2, errHas: []string{"-o \"xml\""}},
 		{name: "get by name across namespaces", args: []string{"get", "pods", "web", "-A"}, wantCode: 2, errHas: []string{"drop -A"}},
 		{name: "describe", args: []string{"describe", "pod", "web"}, contains: []string{
