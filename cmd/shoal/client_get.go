@@ -146,7 +146,7 @@ func podNames(verb string, args []string) ([]string, error) {
 		return false
 	}
 	unknown := func(s string) error {
-		return fmt.Errorf("shoal %s: unknown resource type %q: the node API serves pods (pods, pod or po) nodes (nodes, node or no) and deployments (deployments, deployment or deploy)", verb, s)
+		return fmt.Errorf("shoal %s: unknown resource type %q: the node API serves pods (pods, pod or po), nodes (nodes, node or no) and deployments (deployments, deployment or deploy)", verb, s)
 	}
 	if !strings.Contains(args[0], "/") {
 		if !isPods(args[0]) {
