@@ -72,6 +72,9 @@ type Input struct {
 	// CronStates are the ledger's CronJob schedule records (package
 	// cronjobs).
 	CronStates map[string]cronjobs.State
+	// Quarantined are pods taken out of their controllers: they run as
+	// they are, where they are, until deleted.
+	Quarantined map[types.NamespacedName]corev1.Pod
 }
 
 // NodeContent is one node's full desired state: its pods (spec.nodeName
@@ -159,6 +162,10 @@ func Compute(in Input) Plan {
 	plan.Replicas, plan.Deployments, plan.Jobs, plan.CronJobs = computeControllers(in)
 	plan.Pods = append(manifests.Of[*corev1.Pod](in.Desired), plan.Replicas.Pods...)
 	plan.Pods = append(plan.Pods, plan.Jobs.Pods...)
+	for _, key := range sortedKeys(boolKeys(in.Quarantined)) {
+		p := in.Quarantined[key]
+		plan.Pods = append(plan.Pods, &p)
+	}
 	pin := placement.Input{
 		Pods:          plan.Pods,
 		Placements:    in.Placements,
@@ -460,5 +467,13 @@ func sortedKeys(m map[types.NamespacedName]bool) []types.NamespacedName {
 		}
 		return out[i].Name < out[j].Name
 	})
+	return out
+}
+
+func boolKeys[V any](m map[types.NamespacedName]V) map[types.NamespacedName]bool {
+	out := make(map[types.NamespacedName]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
 	return out
 }

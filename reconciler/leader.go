@@ -84,6 +84,8 @@ type Reconciler struct {
 	cfg Config
 	log *slog.Logger
 
+	requests chan podRequest // quarantine and delete, run by the leading term
+
 	mu   sync.Mutex
 	view View
 }
@@ -129,7 +131,7 @@ func New(cfg Config) (*Reconciler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Reconciler{cfg: cfg, log: cfg.Logger.With("component", "reconciler")}, nil
+	return &Reconciler{cfg: cfg, log: cfg.Logger.With("component", "reconciler"), requests: make(chan podRequest)}, nil
 }
 
 // View returns the leader's last view; its Term is empty when this node
@@ -162,8 +164,9 @@ type term struct {
 	sent     map[string]*sent
 	gen      uint64
 	lastSeen map[string]time.Time
-	members  string       // fingerprint of the membership, to notice changes
-	batch    gossip.Batch // the step's ledger writes, applied by flush
+	members  string        // fingerprint of the membership, to notice changes
+	batch    gossip.Batch  // the step's ledger writes, applied by flush
+	lastPods []*corev1.Pod // the last plan's pods, for pod requests
 }
 
 // Lead runs the reconciler for one term until ctx is cancelled (leadership
@@ -232,6 +235,8 @@ func (r *Reconciler) Lead(ctx context.Context, tm gossip.Term) {
 		case d := <-desiredCh:
 			t.desired, t.rev = d.set, d.rev
 			t.log.Info("desired state loaded", "commit", d.rev.Short(), "objects", d.set.Len())
+		case req := <-r.requests:
+			req.reply <- t.handle(req)
 		case <-r.cfg.Statuses.Changed():
 		case <-t.wake:
 		case <-tick.C:
@@ -325,6 +330,7 @@ func (t *term) step(ctx context.Context) {
 		DeploymentSets: readDeploymentSets(t.ledger),
 		JobStates:      readJobStates(t.ledger),
 		CronStates:     readCronStates(t.ledger),
+		Quarantined:    readQuarantined(t.ledger),
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -367,6 +373,7 @@ func (t *term) step(ctx context.Context) {
 		t.flush()
 		return
 	}
+	t.lastPods = plan.Pods
 	t.recordNodeSpecs(plan.NodeSpecs)
 	t.recordOwned(plan.Replicas)
 	for key, sets := range plan.Deployments.Put {

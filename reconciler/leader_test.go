@@ -3,6 +3,7 @@ package reconciler
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -357,4 +358,80 @@ func TestLeaderPlacesFailsOverAndKeepsLastGoodCommit(t *testing.T) {
 			t.Fatalf("the failed pod was started again on a live node")
 		}
 	}
+}
+
+func TestQuarantineAndDeletePod(t *testing.T) {
+	repo := newGitRepo(t)
+	repo.push("app.yaml", `apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: busybox}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bare}
+spec: {containers: [{name: c, image: busybox}]}
+`, "rs")
+	a := startMember(t, "a", time.Now(), "", repo.url, nil)
+	podsOf := func() map[string]corev1.Pod {
+		out := map[string]corev1.Pod{}
+		if st, ok := a.recv.State(); ok {
+			for _, p := range st.Pods {
+				out[p.Name] = p
+			}
+		}
+		return out
+	}
+	waitFor(t, 15*time.Second, "two web pods and the bare one", func() bool { return len(podsOf()) == 3 })
+	var victim string
+	for name := range podsOf() {
+		if strings.HasPrefix(name, "web-") {
+			victim = name
+		}
+	}
+	ctx := context.Background()
+	if err := a.rec.Quarantine(ctx, "default", victim); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a replacement beside the quarantined pod", func() bool {
+		ps := podsOf()
+		q, ok := ps[victim]
+		return len(ps) == 4 && ok && q.Labels[QuarantineLabel] == "true" && len(q.OwnerReferences) == 0
+	})
+	if err := a.rec.Quarantine(ctx, "default", "bare"); !errors.Is(err, ErrFromGit) {
+		t.Fatalf("quarantine of a bare pod: %v", err)
+	}
+	if err := a.rec.DeletePod(ctx, "default", "bare"); !errors.Is(err, ErrFromGit) {
+		t.Fatalf("delete of a bare pod: %v", err)
+	}
+	if err := a.rec.DeletePod(ctx, "default", "nope"); !errors.Is(err, ErrPodNotFound) {
+		t.Fatalf("delete of no pod: %v", err)
+	}
+	if err := a.rec.DeletePod(ctx, "default", victim); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the quarantined pod gone", func() bool {
+		_, ok := podsOf()[victim]
+		return !ok && len(podsOf()) == 3
+	})
+	// Deleting a controller's pod replaces it.
+	var other string
+	for name := range podsOf() {
+		if strings.HasPrefix(name, "web-") {
+			other = name
+		}
+	}
+	if err := a.rec.DeletePod(ctx, "default", other); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a replacement", func() bool {
+		ps := podsOf()
+		_, ok := ps[other]
+		return !ok && len(ps) == 3
+	})
 }

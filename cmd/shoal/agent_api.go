@@ -235,6 +235,41 @@ func (a *agent) Exec(ctx context.Context, ns, name string, opts api.ExecOptions)
 	return p.mgr.Exec(ctx, ns, name, opts)
 }
 
+// QuarantinePod implements api.PodControl: on the leader, or asked of it.
+func (a *agent) QuarantinePod(ctx context.Context, ns, name string) error {
+	return a.podControl(ctx, func(c *api.Client) error { return c.QuarantinePod(ctx, ns, name) },
+		func() error { return a.rec.Quarantine(ctx, ns, name) })
+}
+
+// DeletePod implements api.PodControl.
+func (a *agent) DeletePod(ctx context.Context, ns, name string) error {
+	return a.podControl(ctx, func(c *api.Client) error { return c.DeletePod(ctx, ns, name) },
+		func() error { return a.rec.DeletePod(ctx, ns, name) })
+}
+
+// podControl runs a pod request on the leader: here, or forwarded.
+func (a *agent) podControl(ctx context.Context, remote func(*api.Client) error, local func() error) error {
+	l := a.cluster.Leader()
+	switch {
+	case l.Term == "":
+		return errors.New("no leader: the cluster has no eligible member alive")
+	case !l.Self:
+		c, err := a.peer(l.Leader.APIAddr, false)
+		if err != nil {
+			return err
+		}
+		return remote(c)
+	}
+	err := local()
+	switch {
+	case errors.Is(err, reconciler.ErrPodNotFound):
+		return fmt.Errorf("%v: %w", err, api.ErrNotFound)
+	case errors.Is(err, reconciler.ErrFromGit), errors.Is(err, reconciler.ErrNotLeading):
+		return fmt.Errorf("%v: %w", err, api.ErrBadRequest)
+	}
+	return err
+}
+
 // --- api.ClusterService ---
 
 // Nodes implements api.ClusterService: every member's record, asked of

@@ -29,6 +29,8 @@ func newClientCommands(now func() time.Time, loc *time.Location) []*cobra.Comman
 		newExecCommand(),
 		newStatusCommand(now),
 		newRolloutCommand(),
+		newQuarantineCommand(),
+		newDeleteCommand(),
 	}
 }
 

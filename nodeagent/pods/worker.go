@@ -60,8 +60,10 @@ type worker struct {
 	created time.Time
 
 	mu sync.Mutex // guards everything below
-	// labels and annotations change in place (pod stays, spec unchanged).
+	// labels, annotations and owners change in place (pod stays, spec
+	// unchanged).
 	labels, annotations map[string]string
+	owners              []metav1.OwnerReference
 	init                []*run
 	app                 []*run
 	sandbox             *podnet.Sandbox
@@ -92,7 +94,7 @@ func newWorker(m *Manager, pod *corev1.Pod) *worker {
 		gitSyncAt:   map[string]time.Time{},
 	}
 	w.log = m.log.With("pod", w.key)
-	w.labels, w.annotations = pod.Labels, pod.Annotations
+	w.labels, w.annotations, w.owners = pod.Labels, pod.Annotations, pod.OwnerReferences
 	mk := func(c *corev1.Container, init bool) *run {
 		return &run{spec: c, rec: &ContainerRecord{Name: c.Name, Init: init, Image: c.Image,
 			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: ReasonContainerCreating}}}}
@@ -116,12 +118,13 @@ func newWorker(m *Manager, pod *corev1.Pod) *worker {
 // the worker looks again at what depends on the desired state.
 func (w *worker) updateMeta(p *corev1.Pod) {
 	w.mu.Lock()
-	w.labels, w.annotations = p.Labels, p.Annotations
+	w.labels, w.annotations, w.owners = p.Labels, p.Annotations, p.OwnerReferences
 	w.mu.Unlock()
 	w.poke()
 }
 
-// currentPod returns the pod with its current labels and annotations. The
+// currentPod returns the pod with its current labels, annotations and
+// owners (a quarantined pod loses its owner in place). The
 // spec is shared and never changes.
 func (w *worker) currentPod() *corev1.Pod {
 	w.mu.Lock()
@@ -131,7 +134,7 @@ func (w *worker) currentPod() *corev1.Pod {
 
 func (w *worker) currentPodLocked() *corev1.Pod {
 	p := *w.pod
-	p.Labels, p.Annotations = w.labels, w.annotations
+	p.Labels, p.Annotations, p.OwnerReferences = w.labels, w.annotations, w.owners
 	return &p
 }
 

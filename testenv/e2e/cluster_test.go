@@ -471,6 +471,30 @@ spec:
 		n, _ := owned(ps, "web")
 		return n == 1 && len(find(ps, "web")) == 0 && len(ps) == 3
 	})
+	// Quarantine the last web pod (asked of node3, forwarded to the
+	// leader): a replacement comes, the pod keeps running; then delete it.
+	var last string
+	for _, p := range mustPods(c, t, "node3") {
+		if len(p.OwnerReferences) == 1 && p.OwnerReferences[0].Name == "web" {
+			last = p.Name
+		}
+	}
+	if err := client(t, c, "node3").QuarantinePod(context.Background(), "default", last); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "a replacement beside the quarantined pod", func() bool {
+		ps := pods(c, t, "node1")
+		n, _ := owned(ps, "web")
+		q := find(ps, last)
+		return n == 1 && len(q) == 1 && len(q[0].OwnerReferences) == 0 && q[0].Status.Phase == corev1.PodRunning && q[0].Labels["shoal.run/quarantined"] == "true"
+	})
+	if err := client(t, c, "node2").DeletePod(context.Background(), "default", last); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the quarantined pod gone", func() bool {
+		ps := pods(c, t, "node1")
+		return ps != nil && len(find(ps, last)) == 0
+	})
 	push(t, c, map[string]string{"web.yaml": "", "legacy.yaml": ""}, "remove them")
 	waitFor(t, 60*time.Second, "no pods left", func() bool {
 		ps := pods(c, t, "node1")

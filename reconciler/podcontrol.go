@@ -1,0 +1,141 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/shoal-run/shoal/gossip"
+)
+
+// PrefixQuarantine + "namespace/name" -> Quarantined JSON: a pod taken out
+// of its controller, kept running until deleted.
+const PrefixQuarantine = "quarantine/"
+
+// QuarantineLabel marks a quarantined pod.
+const QuarantineLabel = "shoal.run/quarantined"
+
+// Quarantined is a pod `shoal quarantine` took out of its controller: it
+// keeps running where it runs, as it was made, without its owner.
+type Quarantined struct {
+	Pod corev1.Pod `json:"pod"`
+}
+
+// Errors of pod requests.
+var (
+	ErrNotLeading  = errors.New("this node does not lead")
+	ErrPodNotFound = errors.New("pod not found")
+	ErrFromGit     = errors.New("the pod comes from Git")
+)
+
+// podRequest is a quarantine or delete asked of the leader.
+type podRequest struct {
+	quarantine bool
+	key        types.NamespacedName
+	reply      chan error
+}
+
+// Quarantine takes a pod a controller made out of its controller: the
+// controller makes a replacement, and the pod keeps running, labelled
+// shoal.run/quarantined=true and without its ownerReference, until
+// DeletePod. It fails with ErrNotLeading on a node that does not lead.
+func (r *Reconciler) Quarantine(ctx context.Context, namespace, name string) error {
+	return r.request(ctx, podRequest{quarantine: true, key: types.NamespacedName{Namespace: namespace, Name: name}})
+}
+
+// DeletePod deletes a pod that does not come from Git: a quarantined pod
+// stops; a pod a controller made is replaced. A bare pod of the repository
+// is refused with ErrFromGit (remove it from Git).
+func (r *Reconciler) DeletePod(ctx context.Context, namespace, name string) error {
+	return r.request(ctx, podRequest{key: types.NamespacedName{Namespace: namespace, Name: name}})
+}
+
+func (r *Reconciler) request(ctx context.Context, req podRequest) error {
+	req.reply = make(chan error, 1)
+	select {
+	case r.requests <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handle runs a pod request in the term's loop, under its term.
+func (t *term) handle(req podRequest) error {
+	key := req.key
+	path := key.Namespace + "/" + key.Name
+	if t.desired == nil {
+		return fmt.Errorf("%w: the leader has not loaded the desired state yet", ErrNotLeading)
+	}
+	_, owned := t.ledger.Get(PrefixOwned + path)
+	_, quarantined := t.ledger.Get(PrefixQuarantine + path)
+	if req.quarantine {
+		if quarantined {
+			return nil
+		}
+		if !owned {
+			if t.desired.Get("Pod", key.Namespace, key.Name) != nil {
+				return fmt.Errorf("%w: pod %s is a bare pod of the repository, not made by a controller", ErrFromGit, path)
+			}
+			return fmt.Errorf("%w: no pod %s made by a ReplicaSet, ReplicationController or Deployment", ErrPodNotFound, path)
+		}
+		var pod *corev1.Pod
+		for _, p := range t.lastPods {
+			if p.Namespace == key.Namespace && p.Name == key.Name {
+				pod = p.DeepCopy()
+			}
+		}
+		if pod == nil {
+			return fmt.Errorf("%w: pod %s is not in the leader's plan yet; try again", ErrPodNotFound, path)
+		}
+		pod.OwnerReferences = nil
+		labels := map[string]string{}
+		for k, v := range pod.Labels {
+			labels[k] = v
+		}
+		labels[QuarantineLabel] = "true"
+		pod.Labels = labels
+		data, _ := json.Marshal(Quarantined{Pod: *pod})
+		t.put(PrefixQuarantine+path, data)
+		t.del(PrefixOwned + path)
+		t.flush()
+		t.log.Info("pod quarantined: out of its controller, kept running", "pod", path)
+		return nil
+	}
+	switch {
+	case quarantined:
+		t.del(PrefixQuarantine + path)
+	case owned:
+		t.del(PrefixOwned + path) // its controller replaces it
+	case t.desired.Get("Pod", key.Namespace, key.Name) != nil:
+		return fmt.Errorf("%w: pod %s is in the repository: remove it from Git to delete it", ErrFromGit, path)
+	default:
+		return fmt.Errorf("%w: no pod %s that can be deleted (controllers' pods and quarantined ones can)", ErrPodNotFound, path)
+	}
+	t.flush()
+	t.log.Info("pod deleted", "pod", path)
+	return nil
+}
+
+// readQuarantined returns the quarantined pods.
+func readQuarantined(l *gossip.Ledger) map[types.NamespacedName]corev1.Pod {
+	out := map[types.NamespacedName]corev1.Pod{}
+	for _, e := range l.List(PrefixQuarantine) {
+		ns, name, ok := strings.Cut(strings.TrimPrefix(e.Key, PrefixQuarantine), "/")
+		var q Quarantined
+		if ok && json.Unmarshal(e.Value, &q) == nil {
+			out[types.NamespacedName{Namespace: ns, Name: name}] = q.Pod
+		}
+	}
+	return out
+}
