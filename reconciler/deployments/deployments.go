@@ -99,8 +99,16 @@ func Key(d *appsv1.Deployment) string { return d.Namespace + "/" + d.Name }
 // Compute rolls every Deployment one step toward its template.
 func Compute(in Input) Plan {
 	plan := Plan{Put: map[string]map[string]Set{}, Delete: map[string][]string{}, Status: map[string]appsv1.DeploymentStatus{}}
+	// The reported pods of each ReplicaSet, by "namespace/name".
+	byRS := map[string][]*corev1.Pod{}
+	for _, p := range in.Actual {
+		if len(p.OwnerReferences) > 0 && p.OwnerReferences[0].Kind == "ReplicaSet" {
+			k := p.Namespace + "/" + p.OwnerReferences[0].Name
+			byRS[k] = append(byRS[k], p)
+		}
+	}
 	for _, d := range in.Deployments {
-		c := &deployment{d: d, key: Key(d), now: in.Now, actual: in.Actual, sets: map[string]Set{}}
+		c := &deployment{d: d, key: Key(d), now: in.Now, byRS: byRS, sets: map[string]Set{}}
 		for h, s := range in.Sets[c.key] {
 			c.sets[h] = s
 		}
@@ -148,11 +156,11 @@ func Compute(in Input) Plan {
 }
 
 type deployment struct {
-	d      *appsv1.Deployment
-	key    string
-	now    time.Time
-	actual []*corev1.Pod
-	sets   map[string]Set
+	d    *appsv1.Deployment
+	key  string
+	now  time.Time
+	byRS map[string][]*corev1.Pod // reported pods by "namespace/ReplicaSet"
+	sets map[string]Set
 }
 
 // counts are a ReplicaSet's reported pods.
@@ -277,11 +285,9 @@ func (c *deployment) status() appsv1.DeploymentStatus {
 
 // count returns the reported and available pods of ReplicaSet hash.
 func (c *deployment) count(hash string) counts {
-	name := c.d.Name + "-" + hash
 	var out counts
-	for _, p := range c.actual {
-		if len(p.OwnerReferences) == 0 || p.OwnerReferences[0].Kind != "ReplicaSet" || p.OwnerReferences[0].Name != name ||
-			p.Namespace != c.d.Namespace || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+	for _, p := range c.byRS[c.d.Namespace+"/"+c.d.Name+"-"+hash] {
+		if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
 			continue
 		}
 		out.pods++
@@ -470,13 +476,11 @@ func TemplateHash(t *corev1.PodTemplateSpec) string {
 	return string(out)
 }
 
+// same reports whether two records of one ReplicaSet (one template hash)
+// are equal: its template changes only in the revision annotation.
 func same(a, b Set) bool {
-	if a.Replicas != b.Replicas || a.Revision != b.Revision || a.Seen != b.Seen || !a.Progress.Equal(b.Progress) {
-		return false
-	}
-	x, _ := json.Marshal(a.Template)
-	y, _ := json.Marshal(b.Template)
-	return string(x) == string(y)
+	return a.Replicas == b.Replicas && a.Revision == b.Revision && a.Seen == b.Seen && a.Progress.Equal(b.Progress) &&
+		a.Template.Annotations[RevisionAnnotation] == b.Template.Annotations[RevisionAnnotation]
 }
 
 func sortedHashes(m map[string]Set) []string {

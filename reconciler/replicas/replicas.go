@@ -108,8 +108,10 @@ func Compute(in Input) Plan {
 		Status: map[string]Status{},
 	}
 	byOwner := map[string][]types.NamespacedName{}
+	taken := map[types.NamespacedName]bool{} // names in use, new ones included
 	for key, o := range in.Owned {
 		byOwner[o.Owner] = append(byOwner[o.Owner], key)
+		taken[key] = true
 	}
 	known := map[string]bool{}
 	ctrls := append([]Controller(nil), in.Controllers...)
@@ -132,17 +134,14 @@ func Compute(in Input) Plan {
 			live = live[:want]
 		}
 		seq := in.Seq[c.Key()]
-		taken := map[string]bool{}
-		for key := range in.Owned {
-			taken[key.Name] = true
-		}
 		for len(live) < want {
 			seq++
 			name := c.Name + "-" + names.Suffix(fmt.Sprintf("%s#%d", c.UID(), seq))
-			if taken[name] {
+			if taken[types.NamespacedName{Namespace: c.Namespace, Name: name}] {
 				continue
 			}
 			key := types.NamespacedName{Namespace: c.Namespace, Name: name}
+			taken[key] = true
 			plan.Create[key] = Owned{Owner: c.Key(), Created: in.Now}
 			live = append(live, key)
 		}
