@@ -23,6 +23,7 @@ import (
 	"github.com/shoal-run/shoal/gossip/transport"
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/reconciler/deployments"
+	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/replicas"
@@ -76,6 +77,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, if set, are updated (see NewMetrics).
 	Metrics *Metrics
+	// Events, if set, receives the leader's events (FailedScheduling,
+	// Scheduled, SuccessfulCreate, ScalingReplicaSet, Completed, ...).
+	Events *events.Store
 }
 
 // Reconciler is the loop that runs on the elected node: Lead is the
@@ -164,9 +168,10 @@ type term struct {
 	sent     map[string]*sent
 	gen      uint64
 	lastSeen map[string]time.Time
-	members  string        // fingerprint of the membership, to notice changes
-	batch    gossip.Batch  // the step's ledger writes, applied by flush
-	lastPods []*corev1.Pod // the last plan's pods, for pod requests
+	members  string                          // fingerprint of the membership, to notice changes
+	batch    gossip.Batch                    // the step's ledger writes, applied by flush
+	lastPods []*corev1.Pod                   // the last plan's pods, for pod requests
+	pending  map[types.NamespacedName]string // FailedScheduling messages recorded
 }
 
 // Lead runs the reconciler for one term until ctx is cancelled (leadership
@@ -414,6 +419,7 @@ func (t *term) step(ctx context.Context) {
 	t.recordFailed(plan, failed)
 	t.flush()
 	t.updateView(plan, failed, addrs)
+	t.recordEvents(in, plan)
 	for node, content := range plan.Nodes {
 		if addr := addrs[node]; addr != "" {
 			t.push(ctx, node, addr, content)

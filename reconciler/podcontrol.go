@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/reconciler/events"
 )
 
 // PrefixQuarantine + "namespace/name" -> Quarantined JSON: a pod taken out
@@ -110,6 +111,10 @@ func (t *term) handle(req podRequest) error {
 		t.del(PrefixOwned + path)
 		t.flush()
 		t.log.Info("pod quarantined: out of its controller, kept running", "pod", path)
+		if ev := t.r.cfg.Events; ev != nil {
+			ev.Record(events.Object{Kind: "Pod", Namespace: key.Namespace, Name: key.Name}, corev1.EventTypeNormal,
+				"Quarantined", "Taken out of its controller by shoal quarantine; it runs until shoal delete pod")
+		}
 		return nil
 	}
 	switch {

@@ -506,6 +506,25 @@ func (a *agent) Deployments(ctx context.Context, ns string) ([]appsv1.Deployment
 	return out, nil
 }
 
+// Events implements api.EventService: the leader's events, asked of the
+// leader when this node does not lead.
+func (a *agent) Events(ctx context.Context, ns string) ([]corev1.Event, error) {
+	l := a.cluster.Leader()
+	switch {
+	case l.Term == "":
+		return nil, errors.New("no leader: the cluster has no eligible member alive")
+	case !l.Self:
+		c, err := a.peer(l.Leader.APIAddr, false)
+		if err != nil {
+			return nil, err
+		}
+		fctx, cancel := context.WithTimeout(ctx, 2*peerTimeout)
+		defer cancel()
+		return c.ListEvents(fctx, ns)
+	}
+	return a.events.List(ns), nil
+}
+
 // --- status reports to the leader ---
 
 // localStatus is this node's status for the leader; false while its pods

@@ -26,6 +26,7 @@ import (
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/nodeagent/api"
 	"github.com/shoal-run/shoal/reconciler"
+	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
 )
 
@@ -46,6 +47,7 @@ type agent struct {
 	states   chan transport.NodeState // latest accepted state, handed to the pod loop
 	kick     chan struct{}            // asks the reporter for a report now
 	metrics  *reconciler.Metrics
+	events   *events.Store
 
 	mu       sync.Mutex
 	parts    *nodeParts // nil until the node has its pod CIDR
@@ -88,6 +90,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 		states:   make(chan transport.NodeState, 1),
 		kick:     make(chan struct{}, 1),
 		metrics:  reconciler.NewMetrics(),
+		events:   events.New(events.Config{Component: "shoal-reconciler"}),
 		peers:    map[string]*api.Client{},
 		records:  map[string]corev1.Node{},
 	}
@@ -131,7 +134,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 	rc := reconciler.Config{
 		Cluster: a.cluster, Transport: a.tclient, Statuses: a.statuses,
 		ClusterCIDR: r.clusterCIDR, NodeLostAfter: cfg.NodeLostAfter, ReplaceAfter: cfg.ReplaceAfter,
-		Logger: log, Metrics: a.metrics,
+		Logger: log, Metrics: a.metrics, Events: a.events,
 	}
 	if a.src != nil {
 		rc.Source = a.src

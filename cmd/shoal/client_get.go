@@ -19,6 +19,7 @@ type getOptions struct {
 	connectOptions
 	output        string
 	allNamespaces bool
+	watch         bool
 }
 
 // podResourceNames are the names `get` and `describe` accept for pods.
@@ -45,7 +46,7 @@ ROLES AGE VERSION; wide adds addresses, OS image, kernel and runtime).`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 0 {
-				return []string{"pods", "nodes", "deployments"}, cobra.ShellCompDirectiveNoFileComp
+				return []string{"pods", "nodes", "deployments", "events"}, cobra.ShellCompDirectiveNoFileComp
 			}
 			if isNodeCommandLine(args) {
 				return o.completeNodes(cmd.Context())
@@ -59,6 +60,12 @@ ROLES AGE VERSION; wide adds addresses, OS image, kernel and runtime).`,
 			}
 			if isDeploymentCommandLine(args) {
 				return o.getDeployments(cmd, args, now())
+			}
+			if isEventCommandLine(args) {
+				return o.getEvents(cmd, now)
+			}
+			if o.watch {
+				return errors.New("--watch works with events only")
 			}
 			names, err := podNames("get", args)
 			if err != nil {
@@ -128,6 +135,7 @@ ROLES AGE VERSION; wide adds addresses, OS image, kernel and runtime).`,
 	o.bind(cmd)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, yaml, json or name (default: a table)")
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list the pods of every namespace")
+	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "with events: keep printing new events until interrupted")
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"wide", "yaml", "json", "name"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -146,7 +154,7 @@ func podNames(verb string, args []string) ([]string, error) {
 		return false
 	}
 	unknown := func(s string) error {
-		return fmt.Errorf("shoal %s: unknown resource type %q: the node API serves pods (pods, pod or po), nodes (nodes, node or no) and deployments (deployments, deployment or deploy)", verb, s)
+		return fmt.Errorf("shoal %s: unknown resource type %q: the node API serves pods (pods, pod or po), nodes (nodes, node or no), deployments (deployments, deployment or deploy) and events (events, ev)", verb, s)
 	}
 	if !strings.Contains(args[0], "/") {
 		if !isPods(args[0]) {

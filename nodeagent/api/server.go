@@ -75,6 +75,8 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	mux.HandleFunc("GET /api/v1/nodes", s.listNodes)
 	mux.HandleFunc("GET /api/v1/nodes/{name}", s.getNode)
 	mux.HandleFunc("GET /api/v1/status", s.status)
+	mux.HandleFunc("GET /api/v1/events", s.events)
+	mux.HandleFunc("GET /api/v1/namespaces/{ns}/events", s.events)
 	mux.HandleFunc("GET /apis/apps/v1/deployments", s.deployments)
 	mux.HandleFunc("GET /apis/apps/v1/namespaces/{ns}/deployments", s.deployments)
 	mux.HandleFunc("GET /apis/apps/v1/namespaces/{ns}/deployments/{name}", s.deployments)

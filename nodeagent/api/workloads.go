@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // DeploymentService is what a cluster node adds to its API for
@@ -73,4 +74,43 @@ func (c *Client) GetDeployment(ctx context.Context, namespace, name string) (*ap
 		return nil, err
 	}
 	return &d, nil
+}
+
+// EventService is what a cluster node adds to its API for events, when its
+// ClusterService also implements it.
+type EventService interface {
+	// Events returns the events of a namespace ("" for all), oldest first.
+	Events(ctx context.Context, namespace string) ([]corev1.Event, error)
+}
+
+func (s *server) events(w http.ResponseWriter, r *http.Request) {
+	svc, ok := s.cluster.(EventService)
+	if !ok {
+		s.writeError(w, r, errNoCluster)
+		return
+	}
+	evs, err := svc.Events(r.Context(), r.PathValue("ns"))
+	if err != nil {
+		s.writeError(w, r, errorFor(err))
+		return
+	}
+	if evs == nil {
+		evs = []corev1.Event{}
+	}
+	list := corev1.EventList{Items: evs}
+	list.Kind, list.APIVersion = "EventList", "v1"
+	s.writeJSON(w, r, list)
+}
+
+// ListEvents returns the events of a namespace ("" for all).
+func (c *Client) ListEvents(ctx context.Context, namespace string) ([]corev1.Event, error) {
+	p := "/api/v1/events"
+	if namespace != "" {
+		p = "/api/v1/namespaces/" + url.PathEscape(namespace) + "/events"
+	}
+	var list corev1.EventList
+	if err := c.getJSON(ctx, p, &list); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
 }

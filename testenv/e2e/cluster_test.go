@@ -38,7 +38,8 @@ func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
 		"web.yaml":   podYAML("web", "  nodeSelector: {zone: b}\n"),
 		"api.yaml":   podYAML("api", "  nodeSelector: {zone: c}\n"),
 		"nodes.yaml": "apiVersion: v1\nkind: Node\nmetadata:\n  name: node1\n  labels: {tier: front}\n",
-	}, "two pods")
+		"mars.yaml":  podYAML("mars", "  nodeSelector: {zone: mars}\n"),
+	}, "two pods, and one that fits nowhere")
 
 	waitFor(t, 60*time.Second, "web on node2 and api on node3, as seen from node1", func() bool {
 		ps := pods(c, t, "node1")
@@ -46,9 +47,27 @@ func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
 	})
 	// Every node gives the same answer (node3 forwards to the leader).
 	ps := mustPods(c, t, "node3")
-	if !runningOn(ps, "web", "node2") || !runningOn(ps, "api", "node3") || len(ps) != 2 {
+	if !runningOn(ps, "web", "node2") || !runningOn(ps, "api", "node3") || len(ps) != 3 {
 		t.Fatalf("node3's listing: %v", podNames(ps))
 	}
+	// The pod that fits nowhere is Pending, with the scheduler's reason in
+	// its condition and in a FailedScheduling event.
+	if m := find(ps, "mars"); len(m) != 1 || m[0].Status.Phase != corev1.PodPending || len(m[0].Status.Conditions) == 0 ||
+		!strings.Contains(m[0].Status.Conditions[0].Message, "didn't match Pod's node affinity/selector") {
+		t.Fatalf("mars: %+v", m)
+	}
+	waitFor(t, 10*time.Second, "a FailedScheduling event for mars", func() bool {
+		evs, err := client(t, c, "node2").ListEvents(context.Background(), "default")
+		if err != nil {
+			return false
+		}
+		for _, e := range evs {
+			if e.Reason == "FailedScheduling" && e.InvolvedObject.Name == "mars" && strings.Contains(e.Message, "0/3 nodes are available") {
+				return true
+			}
+		}
+		return false
+	})
 	web := find(ps, "web")[0]
 	// The pod answers on its address, from its node.
 	out, err := c.Exec(context.Background(), "node2", "busybox", "wget", "-q", "-O-", "http://"+web.Status.PodIP+":8080/")
@@ -645,6 +664,22 @@ spec:
 	if err := rolloutStatusForTest(c, t, &status); err != nil {
 		t.Fatalf("rollout status: %v\n%s", err, status.String())
 	}
+
+	// The rollout shows in the events.
+	waitFor(t, 10*time.Second, "ScalingReplicaSet events of both ReplicaSets", func() bool {
+		evs, err := client(t, c, "node2").ListEvents(context.Background(), "default")
+		if err != nil {
+			return false
+		}
+		up, down := false, false
+		for _, e := range evs {
+			if e.Reason == "ScalingReplicaSet" && e.InvolvedObject.Name == "web" {
+				up = up || strings.Contains(e.Message, "Scaled up replica set web-"+v2)
+				down = down || strings.Contains(e.Message, "Scaled down replica set web-"+v1)
+			}
+		}
+		return up && down
+	})
 
 	// Undo through Git: `shoal rollout undo` in a clone, then a push.
 	work := t.TempDir()
