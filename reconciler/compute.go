@@ -75,6 +75,9 @@ type Input struct {
 	// Quarantined are pods taken out of their controllers: they run as
 	// they are, where they are, until deleted.
 	Quarantined map[types.NamespacedName]corev1.Pod
+	// DaemonStates are the DaemonSets' records: the templates their pods
+	// may still run and each node's (package daemons).
+	DaemonStates map[string]daemons.State
 }
 
 // NodeContent is one node's full desired state: its pods (spec.nodeName
@@ -129,6 +132,8 @@ type Plan struct {
 	Jobs jobs.Plan
 	// CronJobs is the CronJob controller's plan: schedule records to write.
 	CronJobs cronjobs.Plan
+	// Daemons is the DaemonSet controller's plan: pods and templates.
+	Daemons daemons.Plan
 }
 
 // Compute decides what every node runs. It is pure: no I/O, no clock but
@@ -193,14 +198,18 @@ func Compute(in Input) Plan {
 			pin.Actual = append(pin.Actual, placement.Actual{Node: n.Name, Pod: &n.Pods[i]})
 		}
 	}
-	var sets []daemons.DaemonSet
-	for _, d := range manifests.Of[*appsv1.DaemonSet](in.Desired) {
-		sets = append(sets, daemons.DaemonSet{Namespace: d.Namespace, Name: d.Name, Template: &d.Spec.Template})
+	var reported []*corev1.Pod
+	for _, n := range in.Nodes {
+		for i := range n.Pods {
+			reported = append(reported, &n.Pods[i])
+		}
 	}
-	if len(sets) > 0 {
-		plan.Pods = append(plan.Pods, daemons.Compute(daemons.Input{
-			DaemonSets: sets, Nodes: pin.Nodes, Now: in.Now, NodeLostAfter: in.NodeLostAfter,
-		})...)
+	plan.Daemons = daemons.Compute(daemons.Input{
+		DaemonSets: manifests.Of[*appsv1.DaemonSet](in.Desired), Nodes: pin.Nodes, Actual: reported,
+		States: in.DaemonStates, Now: in.Now, NodeLostAfter: in.NodeLostAfter,
+	})
+	if len(plan.Daemons.Pods) > 0 {
+		plan.Pods = append(plan.Pods, plan.Daemons.Pods...)
 		pin.Pods = plan.Pods
 	}
 	pp := placement.Compute(pin)

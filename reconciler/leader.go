@@ -336,6 +336,8 @@ func (t *term) step(ctx context.Context) {
 		JobStates:      readJobStates(t.ledger),
 		CronStates:     readCronStates(t.ledger),
 		Quarantined:    readQuarantined(t.ledger),
+
+		DaemonStates: readDaemonStates(t.ledger),
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -386,6 +388,13 @@ func (t *term) step(ctx context.Context) {
 			data, _ := json.Marshal(set)
 			t.put(PrefixDeploymentSet+key+"/"+hash, data)
 		}
+	}
+	for key, st := range plan.Daemons.Put {
+		data, _ := json.Marshal(st)
+		t.put(PrefixDaemonSet+key, data)
+	}
+	for _, key := range plan.Daemons.Delete {
+		t.del(PrefixDaemonSet + key)
 	}
 	for key, st := range plan.CronJobs.Put {
 		data, _ := json.Marshal(st)

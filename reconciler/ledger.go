@@ -10,6 +10,7 @@ import (
 
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/reconciler/cronjobs"
+	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/deployments"
 	"github.com/shoal-run/shoal/reconciler/jobs"
 	"github.com/shoal-run/shoal/reconciler/replicas"
@@ -40,6 +41,9 @@ const (
 	// PrefixCronJob + "namespace/name" -> cronjobs.State JSON: a CronJob's
 	// last schedule time and Jobs.
 	PrefixCronJob = "cronjob/"
+	// PrefixDaemonSet + "namespace/name" -> daemons.State JSON: the
+	// templates a DaemonSet's pods may still run and each node's.
+	PrefixDaemonSet = "daemonset/"
 )
 
 // SyncRecord is the outcome of the last sync of one tracked ref.
@@ -181,6 +185,18 @@ func readCronStates(l *gossip.Ledger) map[string]cronjobs.State {
 		var s cronjobs.State
 		if json.Unmarshal(e.Value, &s) == nil {
 			out[strings.TrimPrefix(e.Key, PrefixCronJob)] = s
+		}
+	}
+	return out
+}
+
+// readDaemonStates returns the DaemonSets' records.
+func readDaemonStates(l *gossip.Ledger) map[string]daemons.State {
+	out := map[string]daemons.State{}
+	for _, e := range l.List(PrefixDaemonSet) {
+		var st daemons.State
+		if json.Unmarshal(e.Value, &st) == nil {
+			out[strings.TrimPrefix(e.Key, PrefixDaemonSet)] = st
 		}
 	}
 	return out

@@ -1,6 +1,6 @@
-// Package daemons is the DaemonSet controller as a pure function: one pod
-// of each DaemonSet on every node its template's nodeSelector and required
-// node affinity accept, as Compute(Input) []*corev1.Pod.
+// Package daemons is the DaemonSet controller as a pure function:
+// Compute(Input) Plan: one pod of each DaemonSet on every node its
+// template's nodeSelector and required node affinity accept.
 //
 // A daemon pod is bound to its node (spec.nodeName), so it runs there
 // whatever the node's state, cordoned (spec.unschedulable) included, as in
@@ -8,68 +8,244 @@
 // that is lost (unseen for NodeLostAfter) gets no pod: its pod leaves the
 // desired state, and comes back when the node does. A node that joins gets
 // its pod on the leader's next step. Pod names are "<daemonset>-<5
-// characters>" from a hash of the DaemonSet and the node, so they need no
-// ledger record and are the same on every leader.
+// characters>" from a hash of the DaemonSet and the node, the same on every
+// leader.
 //
-// Not done yet: rolling updates (a template change replaces every pod at
-// once, not maxUnavailable at a time), history (controller revisions).
+// # Rolling updates
+//
+// Pods carry the controller-revision-hash label of their template. When
+// the template changes, updateStrategy RollingUpdate (the default) moves
+// nodes to the new template a few at a time: a node whose pod runs an old
+// template is updated only while fewer than maxUnavailable (default 1;
+// a number or a percentage of the nodes, rounded up) of the DaemonSet's
+// pods are unavailable (not Ready, or not reported yet); the others keep
+// their template, which the ledger keeps for them with the template each
+// node was last given (Input.States, Plan.Put): a node whose new pod is not
+// reported yet counts as unavailable, so an update never outruns the
+// nodes' reports. OnDelete updates a node's pod only when it is gone (its node
+// new, or the pod deleted). Not done yet: maxSurge, minReadySeconds.
 package daemons
 
 import (
+	"encoding/json"
+	"hash/fnv"
 	"sort"
+	"strconv"
 	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/shoal-run/shoal/reconciler/internal/names"
 	"github.com/shoal-run/shoal/reconciler/placement"
-	corev1 "k8s.io/api/core/v1"
 )
 
-// DaemonSet is a DaemonSet of the desired state, reduced to what the
-// controller needs.
-type DaemonSet struct {
-	Namespace, Name string
-	Template        *corev1.PodTemplateSpec
+// HashLabel labels a daemon pod with its template's hash.
+const HashLabel = "controller-revision-hash"
+
+// Revision is a template a DaemonSet's pods may still run.
+type Revision struct {
+	Template corev1.PodTemplateSpec `json:"template"`
+}
+
+// State is a DaemonSet's ledger record: the templates its pods may still
+// run, and the template each node was last given (a node whose pod is not
+// reported yet keeps it, so that an update never outruns the reports).
+type State struct {
+	Revisions map[string]Revision `json:"revisions"`
+	Nodes     map[string]string   `json:"nodes"`
 }
 
 // Input is everything Compute needs; it is not modified.
 type Input struct {
-	DaemonSets []DaemonSet
+	DaemonSets []*appsv1.DaemonSet
 	// Nodes are the cluster's nodes with their labels (the repository's
 	// Node objects merged) and when they were last seen.
-	Nodes         []placement.Node
+	Nodes []placement.Node
+	// Actual are the pods the nodes report.
+	Actual []*corev1.Pod
+	// States are the ledger's records, by DaemonSet key
+	// ("namespace/name").
+	States        map[string]State
 	Now           time.Time
 	NodeLostAfter time.Duration
 }
 
-// Compute returns every daemon pod, sorted by namespace and name.
-func Compute(in Input) []*corev1.Pod {
+// Plan is what Compute decided. Every map is non-nil.
+type Plan struct {
+	// Pods are every daemon pod, sorted by namespace and name.
+	Pods []*corev1.Pod
+	// Put are records to write, Delete the keys of records to remove.
+	Put    map[string]State
+	Delete []string
+}
+
+// Key is a DaemonSet's key in Input.States.
+func Key(d *appsv1.DaemonSet) string { return d.Namespace + "/" + d.Name }
+
+// Compute returns every daemon pod and the template records to keep.
+func Compute(in Input) Plan {
+	plan := Plan{Put: map[string]State{}}
 	lostAfter := in.NodeLostAfter
 	if lostAfter <= 0 {
 		lostAfter = placement.DefaultNodeLostAfter
 	}
-	var out []*corev1.Pod
-	for i := range in.DaemonSets {
-		ds := &in.DaemonSets[i]
-		for j := range in.Nodes {
-			n := &in.Nodes[j]
-			if in.Now.Sub(n.LastSeen) >= lostAfter || !placement.MatchesNode(&ds.Template.Spec, n) {
-				continue
+	// Reported daemon pods by DaemonSet key and node.
+	reported := map[string]map[string]*corev1.Pod{}
+	for _, p := range in.Actual {
+		if len(p.OwnerReferences) == 0 || p.OwnerReferences[0].Kind != "DaemonSet" {
+			continue
+		}
+		k := p.Namespace + "/" + p.OwnerReferences[0].Name
+		if reported[k] == nil {
+			reported[k] = map[string]*corev1.Pod{}
+		}
+		reported[k][p.Spec.NodeName] = p
+	}
+	known := map[string]bool{}
+	for _, ds := range in.DaemonSets {
+		key := Key(ds)
+		known[key] = true
+		cur := TemplateHash(&ds.Spec.Template)
+		old := in.States[key]
+		st := State{Revisions: map[string]Revision{}, Nodes: map[string]string{}}
+		revs := map[string]Revision{}
+		for h, r := range old.Revisions {
+			revs[h] = r
+		}
+		if _, ok := revs[cur]; !ok {
+			revs[cur] = Revision{Template: *ds.Spec.Template.DeepCopy()}
+		}
+		var nodes []*placement.Node
+		for i := range in.Nodes {
+			n := &in.Nodes[i]
+			if in.Now.Sub(n.LastSeen) < lostAfter && placement.MatchesNode(&ds.Spec.Template.Spec, n) {
+				nodes = append(nodes, n)
 			}
-			out = append(out, podFor(ds, n.Name))
+		}
+		sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+		onDelete := ds.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType
+		// running is the template each node runs or is moving to: as last
+		// given, else as reported (records lost); "" for a node that has
+		// none.
+		running := func(node string) string {
+			if h := old.Nodes[node]; h != "" {
+				return h
+			}
+			if p := reported[key][node]; p != nil {
+				return p.Labels[HashLabel]
+			}
+			return ""
+		}
+		budget := maxUnavailable(ds, len(nodes))
+		for _, n := range nodes {
+			if p := reported[key][n.Name]; p == nil || !ready(p) || p.Labels[HashLabel] != old.Nodes[n.Name] && old.Nodes[n.Name] != "" {
+				budget-- // not Ready, not reported, or not yet on what it was given
+			}
+		}
+		for _, n := range nodes {
+			hash := cur
+			if was := running(n.Name); was != "" && was != cur {
+				_, have := revs[was]
+				p := reported[key][n.Name]
+				switch {
+				case !have:
+					// An unknown template (records lost): update.
+				case onDelete:
+					hash = was
+				case budget > 0 && p != nil && ready(p) && p.Labels[HashLabel] == was:
+					budget-- // this node's pod goes unavailable while it updates
+				default:
+					hash = was
+				}
+			}
+			st.Nodes[n.Name] = hash
+			st.Revisions[hash] = revs[hash]
+			plan.Pods = append(plan.Pods, podFor(ds, n.Name, hash, revs[hash]))
+		}
+		if _, ok := st.Revisions[cur]; !ok {
+			st.Revisions[cur] = revs[cur]
+		}
+		if !equalState(old, st) {
+			plan.Put[key] = st
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
+	for key := range in.States {
+		if !known[key] {
+			plan.Delete = append(plan.Delete, key)
 		}
-		return out[i].Name < out[j].Name
+	}
+	sort.Strings(plan.Delete)
+	sort.Slice(plan.Pods, func(i, j int) bool {
+		if plan.Pods[i].Namespace != plan.Pods[j].Namespace {
+			return plan.Pods[i].Namespace < plan.Pods[j].Namespace
+		}
+		return plan.Pods[i].Name < plan.Pods[j].Name
 	})
-	return out
+	return plan
 }
 
-func podFor(ds *DaemonSet, node string) *corev1.Pod {
+// equalState compares records by the template hashes they keep and the
+// nodes' assignments (a hash names one template).
+func equalState(a, b State) bool {
+	if len(a.Revisions) != len(b.Revisions) || len(a.Nodes) != len(b.Nodes) {
+		return false
+	}
+	for h := range a.Revisions {
+		if _, ok := b.Revisions[h]; !ok {
+			return false
+		}
+	}
+	for n, h := range a.Nodes {
+		if b.Nodes[n] != h {
+			return false
+		}
+	}
+	return true
+}
+
+// maxUnavailable resolves the rolling update's maxUnavailable (default 1;
+// a percentage of the nodes rounds up, and is at least 1).
+func maxUnavailable(ds *appsv1.DaemonSet, nodes int) int {
+	v := intstr.FromInt32(1)
+	if ru := ds.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.MaxUnavailable != nil {
+		v = *ru.MaxUnavailable
+	}
+	n, err := intstr.GetScaledValueFromIntOrPercent(&v, nodes, true)
+	if err != nil || n < 1 {
+		n = 1
+	}
+	return n
+}
+
+func ready(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func podFor(ds *appsv1.DaemonSet, node, hash string, rev Revision) *corev1.Pod {
 	key := "DaemonSet/" + ds.Namespace + "/" + ds.Name
-	p := names.Pod(ds.Template, ds.Namespace, ds.Name+"-"+names.Suffix(key+"@"+node), "apps/v1", "DaemonSet", ds.Name)
+	t := rev.Template
+	labels := map[string]string{}
+	for k, v := range t.Labels {
+		labels[k] = v
+	}
+	labels[HashLabel] = hash
+	t.Labels = labels
+	p := names.Pod(&t, ds.Namespace, ds.Name+"-"+names.Suffix(key+"@"+node), "apps/v1", "DaemonSet", ds.Name)
 	p.Spec.NodeName = node
 	return p
+}
+
+// TemplateHash is a short, stable hash of a pod template.
+func TemplateHash(t *corev1.PodTemplateSpec) string {
+	data, _ := json.Marshal(t)
+	h := fnv.New32a()
+	h.Write(data)
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }

@@ -6,20 +6,22 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/shoal-run/shoal/reconciler/placement"
 )
 
 var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-func ds(name string, sel map[string]string, aff *corev1.Affinity) DaemonSet {
-	return DaemonSet{Namespace: "kube-system", Name: name, Template: &corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-		Spec: corev1.PodSpec{NodeSelector: sel, Affinity: aff,
-			Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
-	}}
+func ds(name, image string, sel map[string]string, aff *corev1.Affinity) *appsv1.DaemonSet {
+	d := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: name}}
+	d.Spec.Template.Labels = map[string]string{"app": name}
+	d.Spec.Template.Spec = corev1.PodSpec{NodeSelector: sel, Affinity: aff,
+		Containers: []corev1.Container{{Name: "c", Image: image}}}
+	return d
 }
 
 func node(name string, seen time.Duration, unschedulable bool, labels ...string) placement.Node {
@@ -31,7 +33,7 @@ func node(name string, seen time.Duration, unschedulable bool, labels ...string)
 	return n
 }
 
-func TestCompute(t *testing.T) {
+func TestPlacement(t *testing.T) {
 	nodes := []placement.Node{
 		node("a", 0, false, "disk", "ssd"),
 		node("b", 0, true),                         // cordoned: daemon pods still go
@@ -44,22 +46,23 @@ func TestCompute(t *testing.T) {
 	}}}
 	tests := []struct {
 		name  string
-		ds    DaemonSet
+		ds    *appsv1.DaemonSet
 		nodes []string
 	}{
-		{"every live node, cordoned included", ds("log", nil, nil), []string{"a", "b"}},
-		{"nodeSelector", ds("ssd", map[string]string{"disk": "ssd"}, nil), []string{"a"}},
-		{"required node affinity", ds("aff", nil, notB), []string{"a"}},
-		{"nothing matches", ds("none", map[string]string{"gpu": "yes"}, nil), nil},
+		{"every live node, cordoned included", ds("log", "busybox", nil, nil), []string{"a", "b"}},
+		{"nodeSelector", ds("ssd", "busybox", map[string]string{"disk": "ssd"}, nil), []string{"a"}},
+		{"required node affinity", ds("aff", "busybox", nil, notB), []string{"a"}},
+		{"nothing matches", ds("none", "busybox", map[string]string{"gpu": "yes"}, nil), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pods := Compute(Input{DaemonSets: []DaemonSet{tt.ds}, Nodes: nodes, Now: now, NodeLostAfter: time.Minute})
+			p := Compute(Input{DaemonSets: []*appsv1.DaemonSet{tt.ds}, Nodes: nodes, Now: now, NodeLostAfter: time.Minute})
 			var got []string
-			for _, p := range pods {
-				got = append(got, p.Spec.NodeName)
-				if !strings.HasPrefix(p.Name, tt.ds.Name+"-") || p.OwnerReferences[0].Kind != "DaemonSet" || p.Labels["app"] != tt.ds.Name {
-					t.Errorf("pod %+v", p.ObjectMeta)
+			for _, pod := range p.Pods {
+				got = append(got, pod.Spec.NodeName)
+				if !strings.HasPrefix(pod.Name, tt.ds.Name+"-") || pod.OwnerReferences[0].Kind != "DaemonSet" ||
+					pod.Labels["app"] != tt.ds.Name || pod.Labels[HashLabel] == "" {
+					t.Errorf("pod %+v", pod.ObjectMeta)
 				}
 			}
 			sort.Strings(got)
@@ -68,10 +71,116 @@ func TestCompute(t *testing.T) {
 			}
 		})
 	}
-	// Names are stable and distinct per node.
-	one := Compute(Input{DaemonSets: []DaemonSet{ds("log", nil, nil)}, Nodes: nodes, Now: now, NodeLostAfter: time.Minute})
-	two := Compute(Input{DaemonSets: []DaemonSet{ds("log", nil, nil)}, Nodes: nodes[:2], Now: now, NodeLostAfter: time.Minute})
-	if one[0].Name != two[0].Name || one[0].Name == one[1].Name {
-		t.Fatalf("names %s %s / %s", one[0].Name, one[1].Name, two[0].Name)
+}
+
+func TestRollingUpdate(t *testing.T) {
+	nodes := []placement.Node{node("a", 0, false), node("b", 0, false), node("c", 0, false), node("d", 0, false)}
+	states := map[string]State{}
+	record := func(p Plan) {
+		for k, st := range p.Put {
+			states[k] = st
+		}
+		for _, k := range p.Delete {
+			delete(states, k)
+		}
+	}
+	// reported makes the nodes report the plan's pods, Ready unless listed.
+	reported := func(p Plan, notReady ...string) []*corev1.Pod {
+		var out []*corev1.Pod
+		for _, pod := range p.Pods {
+			q := pod.DeepCopy()
+			st := corev1.ConditionTrue
+			for _, n := range notReady {
+				if n == q.Spec.NodeName {
+					st = corev1.ConditionFalse
+				}
+			}
+			q.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}
+			out = append(out, q)
+		}
+		return out
+	}
+	images := func(p Plan) string {
+		var out []string
+		for _, pod := range p.Pods {
+			out = append(out, pod.Spec.NodeName+"="+pod.Spec.Containers[0].Image)
+		}
+		sort.Strings(out)
+		return strings.Join(out, ",")
+	}
+	v1 := ds("log", "app:1", nil, nil)
+	p := Compute(Input{DaemonSets: []*appsv1.DaemonSet{v1}, Nodes: nodes, Now: now})
+	record(p)
+	actual := reported(p)
+
+	two := intstr.FromInt32(2)
+	v2 := ds("log", "app:2", nil, nil)
+	v2.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateDaemonSet{MaxUnavailable: &two}
+	step := func(notReady ...string) string {
+		p := Compute(Input{DaemonSets: []*appsv1.DaemonSet{v2}, Nodes: nodes, Actual: actual, States: states, Now: now})
+		record(p)
+		actual = reported(p, notReady...)
+		return images(p)
+	}
+	// Two nodes at a time (maxUnavailable 2), each waiting for Ready. A
+	// step's argument lists the nodes whose new pod is not Ready at the
+	// next step.
+	if got := step("a", "b"); got != "a=app:2,b=app:2,c=app:1,d=app:1" {
+		t.Fatalf("first step: %s", got)
+	}
+	if got := step(); got != "a=app:2,b=app:2,c=app:1,d=app:1" {
+		t.Fatalf("while a and b are not Ready: %s", got)
+	}
+	if got := step(); got != "a=app:2,b=app:2,c=app:2,d=app:2" {
+		t.Fatalf("once they are: %s", got)
+	}
+	if got := step(); got != "a=app:2,b=app:2,c=app:2,d=app:2" || len(states["kube-system/log"].Revisions) != 1 {
+		t.Fatalf("done: %s, %d templates kept", got, len(states["kube-system/log"].Revisions))
+	}
+	// Gone from Git: its record goes.
+	p = Compute(Input{States: states, Now: now})
+	if len(p.Delete) != 1 || len(p.Pods) != 0 {
+		t.Fatalf("plan %+v", p)
+	}
+}
+
+// TestRollingUpdateWaitsForReports: nodes whose pods are not reported yet
+// do not all move to a new template at once (they once did).
+func TestRollingUpdateWaitsForReports(t *testing.T) {
+	nodes := []placement.Node{node("a", 0, false), node("b", 0, false), node("c", 0, false)}
+	v1, v2 := ds("log", "app:1", nil, nil), ds("log", "app:2", nil, nil)
+	p := Compute(Input{DaemonSets: []*appsv1.DaemonSet{v1}, Nodes: nodes, Now: now})
+	states := p.Put
+	// Nothing reported yet, and the template changes.
+	p = Compute(Input{DaemonSets: []*appsv1.DaemonSet{v2}, Nodes: nodes, States: states, Now: now})
+	for _, pod := range p.Pods {
+		if pod.Spec.Containers[0].Image != "app:1" {
+			t.Fatalf("%s moved to the new template before its pod was reported", pod.Spec.NodeName)
+		}
+	}
+	// The v1 pods reported Ready: one node moves; while its report lags
+	// (it still reports v1), it stays on v2 and no other moves.
+	var actual []*corev1.Pod
+	for _, pod := range p.Pods {
+		q := pod.DeepCopy()
+		q.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+		actual = append(actual, q)
+	}
+	images := func(p Plan) string {
+		var out []string
+		for _, pod := range p.Pods {
+			out = append(out, pod.Spec.NodeName+"="+pod.Spec.Containers[0].Image)
+		}
+		sort.Strings(out)
+		return strings.Join(out, ",")
+	}
+	for i := 0; i < 3; i++ {
+		p = Compute(Input{DaemonSets: []*appsv1.DaemonSet{v2}, Nodes: nodes, Actual: actual, States: states, Now: now})
+		for k, st := range p.Put {
+			states[k] = st
+		}
+		if got := images(p); got != "a=app:2,b=app:1,c=app:1" {
+			t.Fatalf("step %d with lagging reports: %s", i, got)
+		}
 	}
 }

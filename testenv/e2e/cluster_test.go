@@ -576,6 +576,45 @@ spec: {unschedulable: true}
 		n3, err := client(t, c, "node1").GetNode(context.Background(), "node3")
 		return err == nil && n3.Spec.Unschedulable
 	})
+
+	// A new template rolls out node by node (maxUnavailable 1).
+	hashes := func(ps []corev1.Pod) (byHash map[string]int, ready int) {
+		byHash = map[string]int{}
+		for _, p := range ps {
+			if len(p.OwnerReferences) != 1 || p.OwnerReferences[0].Name != "agent" {
+				continue
+			}
+			byHash[p.Labels["controller-revision-hash"]]++
+			for _, cd := range p.Status.Conditions {
+				if cd.Type == corev1.PodReady && cd.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		return byHash, ready
+	}
+	before, _ := hashes(mustPods(c, t, "node1"))
+	push(t, c, map[string]string{"ds.yaml": strings.Replace(ds, `command: [sleep, "3600"]`, `command: [sleep, "3601"]`, 1)}, "new agent template")
+	minReady := 3
+	waitFor(t, 60*time.Second, "every node on the new template", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ps, err := client(t, c, "node1").ListPods(ctx, "")
+		if err != nil {
+			return false
+		}
+		byHash, ready := hashes(ps)
+		minReady = min(minReady, ready)
+		for h, n := range byHash {
+			if before[h] == 0 && n == 3 && ready == 3 {
+				return true
+			}
+		}
+		return false
+	})
+	if minReady < 1 {
+		t.Fatalf("as few as %d Ready agent pods during the update", minReady)
+	}
 }
 
 // TestDeploymentRollingUpdate: a Deployment's template change rolls out
