@@ -17,6 +17,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
@@ -595,9 +596,17 @@ func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, li
 		}
 	}
 	var deploys []appsv1.Deployment
+	sets := readDeploymentSets(t.ledger)
 	for _, d := range manifests.Of[*appsv1.Deployment](t.desired) {
 		dd := *d.DeepCopy()
 		dd.Status = plan.Deployments.Status[deployments.Key(d)]
+		// Created: when its first ReplicaSet was made (Git objects have no
+		// creation time of their own).
+		for _, s := range sets[deployments.Key(d)] {
+			if dd.CreationTimestamp.IsZero() || s.Created.Before(dd.CreationTimestamp.Time) {
+				dd.CreationTimestamp = metav1.NewTime(s.Created)
+			}
+		}
 		deploys = append(deploys, dd)
 	}
 	t.r.mu.Lock()
