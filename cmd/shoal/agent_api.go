@@ -508,7 +508,13 @@ func (a *agent) Deployments(ctx context.Context, ns string) ([]appsv1.Deployment
 
 // Events implements api.EventService: the leader's events, asked of the
 // leader when this node does not lead.
+//
+// With node scope it is this node's pods' events; otherwise the leader
+// adds every live node's.
 func (a *agent) Events(ctx context.Context, ns string) ([]corev1.Event, error) {
+	if api.NodeScope(ctx) {
+		return a.podEvents.List(ns), nil
+	}
 	l := a.cluster.Leader()
 	switch {
 	case l.Term == "":
@@ -522,7 +528,45 @@ func (a *agent) Events(ctx context.Context, ns string) ([]corev1.Event, error) {
 		defer cancel()
 		return c.ListEvents(fctx, ns)
 	}
-	return a.events.List(ns), nil
+	out := a.events.List(ns)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, m := range a.cluster.Members() {
+		if m.Name == a.cfg.Name {
+			out = append(out, a.podEvents.List(ns)...)
+			continue
+		}
+		if !m.State.Live() || m.APIAddr == "" {
+			continue
+		}
+		wg.Go(func() {
+			c, err := a.peer(m.APIAddr, true)
+			if err != nil {
+				return
+			}
+			fctx, cancel := context.WithTimeout(ctx, peerTimeout)
+			defer cancel()
+			evs, err := c.ListEvents(fctx, ns)
+			if err != nil {
+				a.log.Warn("a node did not answer an event listing", "member", m.Name, "err", err)
+				return
+			}
+			for i := range evs {
+				evs[i].Source.Host = m.Name
+			}
+			mu.Lock()
+			out = append(out, evs...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].LastTimestamp.Equal(&out[j].LastTimestamp) {
+			return out[i].LastTimestamp.Before(&out[j].LastTimestamp)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
 }
 
 // --- status reports to the leader ---

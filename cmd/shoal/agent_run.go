@@ -38,16 +38,17 @@ type agent struct {
 	log     *slog.Logger
 	started time.Time
 
-	cluster  *gossip.Cluster
-	statuses *reconciler.Statuses
-	rec      *reconciler.Reconciler
-	src      *gitsource.Source // nil without --repo
-	tclient  *transport.Client
-	recv     *transport.Receiver
-	states   chan transport.NodeState // latest accepted state, handed to the pod loop
-	kick     chan struct{}            // asks the reporter for a report now
-	metrics  *reconciler.Metrics
-	events   *events.Store
+	cluster   *gossip.Cluster
+	statuses  *reconciler.Statuses
+	rec       *reconciler.Reconciler
+	src       *gitsource.Source // nil without --repo
+	tclient   *transport.Client
+	recv      *transport.Receiver
+	states    chan transport.NodeState // latest accepted state, handed to the pod loop
+	kick      chan struct{}            // asks the reporter for a report now
+	metrics   *reconciler.Metrics
+	events    *events.Store // the leader's
+	podEvents *events.Store // this node's pods'
 
 	mu       sync.Mutex
 	parts    *nodeParts // nil until the node has its pod CIDR
@@ -86,13 +87,14 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 	defer ln.Close()
 	a := &agent{
 		cfg: cfg, r: r, log: log, started: time.Now(),
-		statuses: reconciler.NewStatuses(),
-		states:   make(chan transport.NodeState, 1),
-		kick:     make(chan struct{}, 1),
-		metrics:  reconciler.NewMetrics(),
-		events:   events.New(events.Config{Component: "shoal-reconciler"}),
-		peers:    map[string]*api.Client{},
-		records:  map[string]corev1.Node{},
+		statuses:  reconciler.NewStatuses(),
+		states:    make(chan transport.NodeState, 1),
+		kick:      make(chan struct{}, 1),
+		metrics:   reconciler.NewMetrics(),
+		events:    events.New(events.Config{Component: "shoal-reconciler"}),
+		podEvents: events.New(events.Config{Component: "shoal-node"}),
+		peers:     map[string]*api.Client{},
+		records:   map[string]corev1.Node{},
 	}
 	if a.tclient, err = transport.NewClient(transport.ClientConfig{ClusterKey: r.key, Logger: log}); err != nil {
 		return err
@@ -357,6 +359,9 @@ func (a *agent) runPods(ctx context.Context) error {
 	}
 	nc := a.cfg.nodeConfigOf(cidr)
 	nc.NodeIP = a.r.advertise.Addr().String()
+	nc.Event = func(pod *corev1.Pod, eventType, reason, message string) {
+		a.podEvents.Record(events.Object{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}, eventType, reason, message)
+	}
 	if err := nc.save(); err != nil {
 		return err
 	}

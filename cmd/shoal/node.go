@@ -18,6 +18,7 @@ import (
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/nodeagent/pods"
 	"github.com/shoal-run/shoal/nodeagent/runtime"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // nodeConfig is the node-local part of a node's configuration (images,
@@ -45,6 +46,8 @@ type nodeConfig struct {
 	Repo     string `json:"repo,omitempty"`
 	Branch   string `json:"branch,omitempty"`
 	RepoPath string `json:"repoPath,omitempty"`
+	// Event receives the pods' events (the agent's store); not saved.
+	Event func(pod *corev1.Pod, eventType, reason, message string) `json:"-"`
 }
 
 // defaultNodeConfig is the configuration of a node whose node.json does not
@@ -161,6 +164,7 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 		DataDir:      filepath.Join(cfg.DataDir, "agent"),
 		PodPidsLimit: cfg.PodPidsLimit,
 		Logger:       log,
+		Event:        cfg.Event,
 	}, p.rt, p.images, p.net)
 	if err != nil {
 		return nil, err

@@ -102,14 +102,15 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, list)
 }
 
-// ListEvents returns the events of a namespace ("" for all).
+// ListEvents returns the events of a namespace ("" for all); a node-scoped
+// client gets that node's pods' events only.
 func (c *Client) ListEvents(ctx context.Context, namespace string) ([]corev1.Event, error) {
 	p := "/api/v1/events"
 	if namespace != "" {
 		p = "/api/v1/namespaces/" + url.PathEscape(namespace) + "/events"
 	}
 	var list corev1.EventList
-	if err := c.getJSON(ctx, p, &list); err != nil {
+	if err := c.getJSON(ctx, c.podURL(p, nil), &list); err != nil {
 		return nil, err
 	}
 	return list.Items, nil

@@ -73,6 +73,10 @@ type Config struct {
 	NetNS   string
 	Backoff restart.Config
 	Logger  *slog.Logger
+	// Event, if set, receives the kubelet's events about pods (Pulled,
+	// Failed, Created, Started, Killing, BackOff) as they happen, on the
+	// pod's worker goroutine: it must not block.
+	Event func(pod *corev1.Pod, eventType, reason, message string)
 }
 
 // Manager runs the pods this node is meant to run: it starts a worker per

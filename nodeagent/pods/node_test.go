@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -105,6 +106,22 @@ type node struct {
 	mgr    *pods.Manager
 	cgroup string
 	bridge string
+
+	evMu   sync.Mutex
+	events []string // "pod reason: message", as the manager reported them
+}
+
+// eventsOf returns the events reported for pod, as "reason: message".
+func (n *node) eventsOf(pod string) []string {
+	n.evMu.Lock()
+	defer n.evMu.Unlock()
+	var out []string
+	for _, e := range n.events {
+		if rest, ok := strings.CutPrefix(e, pod+" "); ok {
+			out = append(out, rest)
+		}
+	}
+	return out
 }
 
 func newNode(t testing.TB) *node {
@@ -160,6 +177,11 @@ func (n *node) start() {
 		NodeName: "node-a", NodeIP: "10.244.7.1", DataDir: filepath.Join(n.dir, "agent"), NetNS: n.netns, PodPidsLimit: 512,
 		Backoff: restart.Config{Initial: 300 * time.Millisecond, Max: 2 * time.Second, ResetAfter: time.Minute},
 		Logger:  slog.New(slog.NewTextHandler(testWriter{n.t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Event: func(pod *corev1.Pod, _, reason, message string) {
+			n.evMu.Lock()
+			n.events = append(n.events, pod.Name+" "+reason+": "+message)
+			n.evMu.Unlock()
+		},
 	}, n.rt, n.images, n.net)
 	if err != nil {
 		n.t.Fatal(err)

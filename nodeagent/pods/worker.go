@@ -138,6 +138,13 @@ func (w *worker) currentPodLocked() *corev1.Pod {
 	return &p
 }
 
+// event reports a kubelet event about the pod, if the manager has a sink.
+func (w *worker) event(eventType, reason, message string) {
+	if fn := w.m.cfg.Event; fn != nil {
+		fn(w.currentPod(), eventType, reason, message)
+	}
+}
+
 // poke asks the loop for another pass.
 func (w *worker) poke() {
 	select {
@@ -272,6 +279,7 @@ func (w *worker) maybeStart(ctx context.Context, r *run, now time.Time) time.Dur
 				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", r.backoff.Delay, r.spec.Name, w.pod.Name, w.pod.Namespace, w.uid),
 			}}
 			w.mu.Unlock()
+			w.event(corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container "+r.spec.Name+" in pod "+w.pod.Name)
 			return restartAt.Sub(now)
 		}
 	}
@@ -375,6 +383,8 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 	w.mu.Unlock()
 	w.log.Info("container started", "container", r.spec.Name, "id", id, "attempt", attempt,
 		"prepare", prepared.Round(time.Microsecond), "start", time.Since(started).Round(time.Microsecond))
+	w.event(corev1.EventTypeNormal, "Created", "Created container "+r.spec.Name)
+	w.event(corev1.EventTypeNormal, "Started", "Started container "+r.spec.Name)
 	w.afterStart(r, id)
 	return 0
 }
@@ -475,6 +485,9 @@ func (w *worker) ensureImage(ctx context.Context, r *run, setWaiting func(reason
 	img, err := w.m.images.Get(ref)
 	present := err == nil
 	if present && policy != corev1.PullAlways {
+		if r.attempt <= 1 {
+			w.event(corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", ref))
+		}
 		return img, 0
 	}
 	if !present && policy == corev1.PullNever {
@@ -503,8 +516,11 @@ func (w *worker) ensureImage(ctx context.Context, r *run, setWaiting func(reason
 	if kerr != nil {
 		w.log.Warn("image pull secrets", "error", kerr)
 	}
+	w.event(corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", ref))
+	pullBegan := time.Now()
 	pulled, err := w.m.images.Pull(ctx, ref, images.PullOptions{Keychain: kc})
 	if err != nil {
+		w.event(corev1.EventTypeWarning, "Failed", fmt.Sprintf("Failed to pull image %q: %v", ref, err))
 		if present {
 			// Always with a copy present: keep running the copy, as the
 			// kubelet would fail the pull; report and use what we have.
@@ -533,6 +549,7 @@ func (w *worker) ensureImage(ctx context.Context, r *run, setWaiting func(reason
 	delete(w.pullBackoff, ref)
 	delete(w.pullErr, ref)
 	w.mu.Unlock()
+	w.event(corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", ref, time.Since(pullBegan).Round(time.Millisecond)))
 	return pulled, 0
 }
 
@@ -801,6 +818,7 @@ func (w *worker) killRun(r *run, id, why string) {
 // stopRun runs the preStop hook and stops the container within grace.
 func (w *worker) stopRun(ctx context.Context, r *run, id string, grace time.Duration) {
 	deadline := time.Now().Add(grace)
+	w.event(corev1.EventTypeNormal, "Killing", "Stopping container "+r.spec.Name)
 	if h := r.spec.Lifecycle; h != nil && h.PreStop != nil {
 		hctx, cancel := context.WithDeadline(ctx, deadline)
 		if err := RunHandler(hctx, h.PreStop, w.probeTarget(r.spec, id)); err != nil {

@@ -56,17 +56,17 @@ func TestGitPushRunsPodsAcrossTheCluster(t *testing.T) {
 		!strings.Contains(m[0].Status.Conditions[0].Message, "didn't match Pod's node affinity/selector") {
 		t.Fatalf("mars: %+v", m)
 	}
-	waitFor(t, 10*time.Second, "a FailedScheduling event for mars", func() bool {
-		evs, err := client(t, c, "node2").ListEvents(context.Background(), "default")
+	waitFor(t, 10*time.Second, "a FailedScheduling event for mars, and web's Started from node2", func() bool {
+		evs, err := client(t, c, "node3").ListEvents(context.Background(), "default")
 		if err != nil {
 			return false
 		}
+		failed, started := false, false
 		for _, e := range evs {
-			if e.Reason == "FailedScheduling" && e.InvolvedObject.Name == "mars" && strings.Contains(e.Message, "0/3 nodes are available") {
-				return true
-			}
+			failed = failed || e.Reason == "FailedScheduling" && e.InvolvedObject.Name == "mars" && strings.Contains(e.Message, "0/3 nodes are available")
+			started = started || e.Reason == "Started" && e.InvolvedObject.Name == "web" && e.Source.Host == "node2"
 		}
-		return false
+		return failed && started
 	})
 	web := find(ps, "web")[0]
 	// The pod answers on its address, from its node.
