@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,9 +22,12 @@ import (
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/gossip/transport"
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/cronjobs"
+	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/deployments"
 	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
+	"github.com/shoal-run/shoal/reconciler/jobs"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
@@ -334,11 +336,10 @@ func (t *term) step(ctx context.Context) {
 		Seq:           readSeq(t.ledger),
 
 		DeploymentSets: readDeploymentSets(t.ledger),
-		JobStates:      readJobStates(t.ledger),
-		CronStates:     readCronStates(t.ledger),
+		JobStates:      readRecords[jobs.State](t.ledger, PrefixJob),
+		CronStates:     readRecords[cronjobs.State](t.ledger, PrefixCronJob),
 		Quarantined:    readQuarantined(t.ledger),
-
-		DaemonStates: readDaemonStates(t.ledger),
+		DaemonStates:   readRecords[daemons.State](t.ledger, PrefixDaemonSet),
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -385,39 +386,16 @@ func (t *term) step(ctx context.Context) {
 	t.recordNodeSpecs(plan.NodeSpecs)
 	t.recordOwned(plan.Replicas)
 	for key, sets := range plan.Deployments.Put {
-		for hash, set := range sets {
-			data, _ := json.Marshal(set)
-			t.put(PrefixDeploymentSet+key+"/"+hash, data)
-		}
-	}
-	for key, st := range plan.Daemons.Put {
-		data, _ := json.Marshal(st)
-		t.put(PrefixDaemonSet+key, data)
-	}
-	for _, key := range plan.Daemons.Delete {
-		t.del(PrefixDaemonSet + key)
-	}
-	for key, st := range plan.CronJobs.Put {
-		data, _ := json.Marshal(st)
-		t.put(PrefixCronJob+key, data)
-	}
-	for _, key := range plan.CronJobs.Delete {
-		t.del(PrefixCronJob + key)
-	}
-	for _, ev := range plan.CronJobs.Events {
-		t.log.Info("cronjob", "event", ev)
-	}
-	for key, st := range plan.Jobs.Put {
-		data, _ := json.Marshal(st)
-		t.put(PrefixJob+key, data)
-	}
-	for _, key := range plan.Jobs.Delete {
-		t.del(PrefixJob + key)
+		writeRecords(t, PrefixDeploymentSet+key+"/", sets, nil)
 	}
 	for key, hashes := range plan.Deployments.Delete {
-		for _, hash := range hashes {
-			t.del(PrefixDeploymentSet + key + "/" + hash)
-		}
+		writeRecords[deployments.Set](t, PrefixDeploymentSet+key+"/", nil, hashes)
+	}
+	writeRecords(t, PrefixDaemonSet, plan.Daemons.Put, plan.Daemons.Delete)
+	writeRecords(t, PrefixCronJob, plan.CronJobs.Put, plan.CronJobs.Delete)
+	writeRecords(t, PrefixJob, plan.Jobs.Put, plan.Jobs.Delete)
+	for _, ev := range plan.CronJobs.Events {
+		t.log.Info("cronjob", "event", ev)
 	}
 	for key, node := range plan.Place {
 		t.put(placementKey(key), []byte(node))
@@ -474,9 +452,7 @@ func (t *term) recordOwned(p replicas.Plan) {
 	for _, key := range p.Delete {
 		t.del(PrefixOwned + key.Namespace + "/" + key.Name)
 	}
-	for owner, seq := range p.Seq {
-		t.put(PrefixSeq+owner, []byte(strconv.FormatUint(seq, 10)))
-	}
+	writeRecords(t, PrefixSeq, p.Seq, nil)
 }
 
 // recordNodeSpecs keeps the ledger's nodespec entries equal to the
@@ -653,15 +629,7 @@ type failure struct {
 const PrefixFailed = "failed/"
 
 func readFailed(l *gossip.Ledger) map[types.NamespacedName]failure {
-	out := map[types.NamespacedName]failure{}
-	for _, e := range l.List(PrefixFailed) {
-		ns, name, ok := strings.Cut(strings.TrimPrefix(e.Key, PrefixFailed), "/")
-		var f failure
-		if ok && json.Unmarshal(e.Value, &f) == nil {
-			out[types.NamespacedName{Namespace: ns, Name: name}] = f
-		}
-	}
-	return out
+	return byPod(readRecords[failure](l, PrefixFailed))
 }
 
 // recordFailed records the pods placement failed, and forgets failures of

@@ -2,17 +2,13 @@ package reconciler
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
-	"github.com/shoal-run/shoal/reconciler/cronjobs"
-	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/deployments"
-	"github.com/shoal-run/shoal/reconciler/jobs"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
@@ -123,81 +119,65 @@ func readPodCIDRs(l *gossip.Ledger) map[string]string {
 	return out
 }
 
-// readOwned returns the ledger's controller pod records.
-func readOwned(l *gossip.Ledger) map[types.NamespacedName]replicas.Owned {
-	out := map[types.NamespacedName]replicas.Owned{}
-	for _, e := range l.List(PrefixOwned) {
-		ns, name, ok := strings.Cut(strings.TrimPrefix(e.Key, PrefixOwned), "/")
-		var o replicas.Owned
-		if ok && json.Unmarshal(e.Value, &o) == nil {
-			out[types.NamespacedName{Namespace: ns, Name: name}] = o
+// readRecords returns the JSON records under prefix, by the rest of their
+// key; entries that do not decode are skipped.
+func readRecords[T any](l *gossip.Ledger, prefix string) map[string]T {
+	out := map[string]T{}
+	for _, e := range l.List(prefix) {
+		var v T
+		if json.Unmarshal(e.Value, &v) == nil {
+			out[strings.TrimPrefix(e.Key, prefix)] = v
 		}
 	}
 	return out
+}
+
+// byPod re-keys records whose key is "namespace/name".
+func byPod[T any](m map[string]T) map[types.NamespacedName]T {
+	out := make(map[types.NamespacedName]T, len(m))
+	for k, v := range m {
+		if ns, name, ok := strings.Cut(k, "/"); ok {
+			out[types.NamespacedName{Namespace: ns, Name: name}] = v
+		}
+	}
+	return out
+}
+
+// writeRecords adds to the step's batch the JSON records to put under
+// prefix and the keys to delete.
+func writeRecords[T any](t *term, prefix string, put map[string]T, del []string) {
+	for k, v := range put {
+		data, _ := json.Marshal(v)
+		t.put(prefix+k, data)
+	}
+	for _, k := range del {
+		t.del(prefix + k)
+	}
+}
+
+// readOwned returns the ledger's controller pod records.
+func readOwned(l *gossip.Ledger) map[types.NamespacedName]replicas.Owned {
+	return byPod(readRecords[replicas.Owned](l, PrefixOwned))
 }
 
 // readSeq returns the controllers' name sequences.
 func readSeq(l *gossip.Ledger) map[string]uint64 {
-	out := map[string]uint64{}
-	for _, e := range l.List(PrefixSeq) {
-		if n, err := strconv.ParseUint(string(e.Value), 10, 64); err == nil {
-			out[strings.TrimPrefix(e.Key, PrefixSeq)] = n
-		}
-	}
-	return out
+	return readRecords[uint64](l, PrefixSeq)
 }
 
-// readDeploymentSets returns the Deployments' ReplicaSet records.
+// readDeploymentSets returns the Deployments' ReplicaSet records, keyed
+// "namespace/deployment" then hash.
 func readDeploymentSets(l *gossip.Ledger) map[string]map[string]deployments.Set {
 	out := map[string]map[string]deployments.Set{}
-	for _, e := range l.List(PrefixDeploymentSet) {
-		rest := strings.TrimPrefix(e.Key, PrefixDeploymentSet)
-		i := strings.LastIndex(rest, "/")
-		var s deployments.Set
-		if i <= 0 || json.Unmarshal(e.Value, &s) != nil {
+	for k, s := range readRecords[deployments.Set](l, PrefixDeploymentSet) {
+		i := strings.LastIndex(k, "/")
+		if i <= 0 {
 			continue
 		}
-		key, hash := rest[:i], rest[i+1:]
-		if out[key] == nil {
-			out[key] = map[string]deployments.Set{}
+		if out[k[:i]] == nil {
+			out[k[:i]] = map[string]deployments.Set{}
 		}
-		out[key][hash] = s
-	}
-	return out
-}
-
-// readJobStates returns the Jobs' progress records.
-func readJobStates(l *gossip.Ledger) map[string]jobs.State {
-	out := map[string]jobs.State{}
-	for _, e := range l.List(PrefixJob) {
-		var s jobs.State
-		if json.Unmarshal(e.Value, &s) == nil {
-			out[strings.TrimPrefix(e.Key, PrefixJob)] = s
-		}
-	}
-	return out
-}
-
-// readCronStates returns the CronJobs' schedule records.
-func readCronStates(l *gossip.Ledger) map[string]cronjobs.State {
-	out := map[string]cronjobs.State{}
-	for _, e := range l.List(PrefixCronJob) {
-		var s cronjobs.State
-		if json.Unmarshal(e.Value, &s) == nil {
-			out[strings.TrimPrefix(e.Key, PrefixCronJob)] = s
-		}
-	}
-	return out
-}
-
-// readDaemonStates returns the DaemonSets' records.
-func readDaemonStates(l *gossip.Ledger) map[string]daemons.State {
-	out := map[string]daemons.State{}
-	for _, e := range l.List(PrefixDaemonSet) {
-		var st daemons.State
-		if json.Unmarshal(e.Value, &st) == nil {
-			out[strings.TrimPrefix(e.Key, PrefixDaemonSet)] = st
-		}
+		out[k[:i]][k[i+1:]] = s
 	}
 	return out
 }

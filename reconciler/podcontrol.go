@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -135,12 +134,8 @@ func (t *term) handle(req podRequest) error {
 // readQuarantined returns the quarantined pods.
 func readQuarantined(l *gossip.Ledger) map[types.NamespacedName]corev1.Pod {
 	out := map[types.NamespacedName]corev1.Pod{}
-	for _, e := range l.List(PrefixQuarantine) {
-		ns, name, ok := strings.Cut(strings.TrimPrefix(e.Key, PrefixQuarantine), "/")
-		var q Quarantined
-		if ok && json.Unmarshal(e.Value, &q) == nil {
-			out[types.NamespacedName{Namespace: ns, Name: name}] = q.Pod
-		}
+	for k, q := range byPod(readRecords[Quarantined](l, PrefixQuarantine)) {
+		out[k] = q.Pod
 	}
 	return out
 }

@@ -52,6 +52,22 @@ func (a *agent) peer(addr string, scoped bool) (*api.Client, error) {
 	return c, nil
 }
 
+// errNoLeader answers what only the leader knows when there is none.
+var errNoLeader = errors.New("no leader: the cluster has no eligible member alive")
+
+// leaderClient returns a client of the leader's API, or nil when this node
+// leads; errNoLeader when no member leads.
+func (a *agent) leaderClient() (*api.Client, error) {
+	l := a.cluster.Leader()
+	switch {
+	case l.Term == "":
+		return nil, errNoLeader
+	case l.Self:
+		return nil, nil
+	}
+	return a.peer(l.Leader.APIAddr, false)
+}
+
 // --- api.PodService: the cluster's pods, wherever they run ---
 
 // localPods lists this node's own pods.
@@ -70,17 +86,14 @@ func (a *agent) ListPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
 	if api.NodeScope(ctx) {
 		return a.localPods(ctx, ns)
 	}
-	l := a.cluster.Leader()
-	if l.Term != "" && !l.Self {
-		if c, err := a.peer(l.Leader.APIAddr, false); err == nil {
-			fctx, cancel := context.WithTimeout(ctx, 2*peerTimeout)
-			pods, err := c.ListPods(fctx, ns)
-			cancel()
-			if err == nil {
-				return pods, nil
-			}
-			a.log.Warn("the leader did not answer a pod listing; answering from the nodes", "leader", l.Leader.Name, "err", err)
+	if c, err := a.leaderClient(); err == nil && c != nil {
+		fctx, cancel := context.WithTimeout(ctx, 2*peerTimeout)
+		pods, err := c.ListPods(fctx, ns)
+		cancel()
+		if err == nil {
+			return pods, nil
 		}
+		a.log.Warn("the leader did not answer a pod listing; answering from the nodes", "leader", c.Server(), "err", err)
 	}
 	return a.clusterPods(ctx, ns)
 }
@@ -249,18 +262,14 @@ func (a *agent) DeletePod(ctx context.Context, ns, name string) error {
 
 // podControl runs a pod request on the leader: here, or forwarded.
 func (a *agent) podControl(ctx context.Context, remote func(*api.Client) error, local func() error) error {
-	l := a.cluster.Leader()
-	switch {
-	case l.Term == "":
-		return errors.New("no leader: the cluster has no eligible member alive")
-	case !l.Self:
-		c, err := a.peer(l.Leader.APIAddr, false)
-		if err != nil {
-			return err
-		}
+	c, err := a.leaderClient()
+	if err != nil {
+		return err
+	}
+	if c != nil {
 		return remote(c)
 	}
-	err := local()
+	err = local()
 	switch {
 	case errors.Is(err, reconciler.ErrPodNotFound):
 		return fmt.Errorf("%v: %w", err, api.ErrNotFound)
@@ -392,31 +401,13 @@ func (a *agent) selfRecord() corev1.Node {
 	if cidr, ok := reconciler.PodCIDR(ledger, a.cfg.Name); ok {
 		n.Spec.PodCIDR, n.Spec.PodCIDRs = cidr, []string{cidr}
 	}
-	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:  *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),
-		corev1.ResourcePods: *resource.NewQuantity(110, resource.DecimalSI),
-	}
-	var si unix.Sysinfo_t
-	if unix.Sysinfo(&si) == nil {
-		capacity[corev1.ResourceMemory] = *resource.NewQuantity(int64(si.Totalram)*int64(si.Unit), resource.BinarySI)
-	}
-	n.Status.Capacity, n.Status.Allocatable = capacity, capacity.DeepCopy()
-	host, _ := os.Hostname()
+	m := machine()
+	n.Status.Capacity, n.Status.Allocatable = m.capacity.DeepCopy(), m.capacity.DeepCopy()
 	n.Status.Addresses = []corev1.NodeAddress{
 		{Type: corev1.NodeInternalIP, Address: a.r.advertise.Addr().String()},
-		{Type: corev1.NodeHostName, Address: host},
+		{Type: corev1.NodeHostName, Address: m.host},
 	}
-	var uts unix.Utsname
-	_ = unix.Uname(&uts)
-	n.Status.NodeInfo = corev1.NodeSystemInfo{
-		KernelVersion:           unix.ByteSliceToString(uts.Release[:]),
-		OSImage:                 osImage(),
-		ContainerRuntimeVersion: "shoal://" + version(),
-		KubeletVersion:          "shoal-" + version(),
-		OperatingSystem:         "linux",
-		Architecture:            goruntime.GOARCH,
-		MachineID:               strings.TrimSpace(readFile("/etc/machine-id")),
-	}
+	n.Status.NodeInfo = m.info
 	now := metav1.Now()
 	ready := corev1.NodeCondition{
 		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
@@ -428,6 +419,40 @@ func (a *agent) selfRecord() corev1.Node {
 	n.Status.Conditions = []corev1.NodeCondition{ready}
 	return n
 }
+
+// machineFacts are what a node record says of the machine; they do not
+// change while the agent runs, and the record is made every report.
+type machineFacts struct {
+	capacity corev1.ResourceList
+	host     string
+	info     corev1.NodeSystemInfo
+}
+
+// machine reads the machine's facts once.
+var machine = sync.OnceValue(func() machineFacts {
+	var m machineFacts
+	m.capacity = corev1.ResourceList{
+		corev1.ResourceCPU:  *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),
+		corev1.ResourcePods: *resource.NewQuantity(110, resource.DecimalSI),
+	}
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		m.capacity[corev1.ResourceMemory] = *resource.NewQuantity(int64(si.Totalram)*int64(si.Unit), resource.BinarySI)
+	}
+	m.host, _ = os.Hostname()
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	m.info = corev1.NodeSystemInfo{
+		KernelVersion:           unix.ByteSliceToString(uts.Release[:]),
+		OSImage:                 osImage(),
+		ContainerRuntimeVersion: "shoal://" + version(),
+		KubeletVersion:          "shoal-" + version(),
+		OperatingSystem:         "linux",
+		Architecture:            goruntime.GOARCH,
+		MachineID:               strings.TrimSpace(readFile("/etc/machine-id")),
+	}
+	return m
+})
 
 func readFile(path string) string {
 	b, _ := os.ReadFile(path)
@@ -484,12 +509,7 @@ func (a *agent) Status(ctx context.Context) (*api.ClusterStatus, error) {
 // Deployments implements api.DeploymentService: the leader's view, asked
 // of the leader when this node does not lead.
 func (a *agent) Deployments(ctx context.Context, ns string) ([]appsv1.Deployment, error) {
-	l := a.cluster.Leader()
-	switch {
-	case l.Term == "":
-		return nil, errors.New("no leader: the cluster has no eligible member alive")
-	case !l.Self:
-		c, err := a.peer(l.Leader.APIAddr, false)
+	if c, err := a.leaderClient(); err != nil || c != nil {
 		if err != nil {
 			return nil, err
 		}
@@ -515,12 +535,7 @@ func (a *agent) Events(ctx context.Context, ns string) ([]corev1.Event, error) {
 	if api.NodeScope(ctx) {
 		return a.podEvents.List(ns), nil
 	}
-	l := a.cluster.Leader()
-	switch {
-	case l.Term == "":
-		return nil, errors.New("no leader: the cluster has no eligible member alive")
-	case !l.Self:
-		c, err := a.peer(l.Leader.APIAddr, false)
+	if c, err := a.leaderClient(); err != nil || c != nil {
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/shoal-run/shoal/nodeagent/api"
 	"github.com/shoal-run/shoal/reconciler/deployments"
@@ -70,21 +67,10 @@ func (o *getOptions) getDeployments(cmd *cobra.Command, args []string, now time.
 	out := cmd.OutOrStdout()
 	switch o.output {
 	case "json", "yaml":
-		var v any = appsv1.DeploymentList{TypeMeta: metav1.TypeMeta{Kind: "List", APIVersion: "v1"}, Items: ds}
-		if len(names) == 1 {
-			v = ds[0]
+		for i := range ds {
+			ds[i].Kind, ds[i].APIVersion = "Deployment", "apps/v1"
 		}
-		if o.output == "json" {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "    ")
-			return enc.Encode(v)
-		}
-		b, err := sigsyaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
-		return err
+		return writeObjects(out, ds, o.output, len(names) == 1)
 	case "name":
 		for _, d := range ds {
 			fmt.Fprintf(out, "deployment.apps/%s\n", d.Name)

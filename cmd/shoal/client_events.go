@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // isEventCommandLine reports whether a `get` command line is about events.
@@ -58,19 +55,8 @@ func (o *getOptions) getEvents(cmd *cobra.Command, now func() time.Time) error {
 		}
 		switch o.output {
 		case "json", "yaml":
-			list := corev1.EventList{TypeMeta: metav1.TypeMeta{Kind: "List", APIVersion: "v1"}, Items: fresh}
-			if o.output == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "    ")
-				if err := enc.Encode(list); err != nil {
-					return err
-				}
-			} else {
-				b, err := sigsyaml.Marshal(list)
-				if err != nil {
-					return err
-				}
-				out.Write(b)
+			if err := writeObjects(out, fresh, o.output, false); err != nil {
+				return err
 			}
 		case "":
 			if len(evs) == 0 && header && !o.watch {

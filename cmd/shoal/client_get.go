@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // getOptions are the flags of `shoal get`.
@@ -226,44 +224,11 @@ func orNone(s string) string {
 	return s
 }
 
-// podListObject is the List `get -o yaml|json` prints for several pods.
-type podListObject struct {
-	APIVersion string       `json:"apiVersion"`
-	Items      []corev1.Pod `json:"items"`
-	Kind       string       `json:"kind"`
-	Metadata   struct {
-		ResourceVersion string `json:"resourceVersion"`
-	} `json:"metadata"`
-}
-
 // writePodObjects writes pods as YAML or JSON: the Pod itself when one was
 // asked for by name, else a List of them.
 func writePodObjects(w io.Writer, pods []corev1.Pod, format string, single bool) error {
 	for i := range pods {
 		pods[i].Kind, pods[i].APIVersion = "Pod", "v1"
 	}
-	var v any
-	if single && len(pods) == 1 {
-		v = &pods[0]
-	} else {
-		list := podListObject{APIVersion: "v1", Kind: "List", Items: pods}
-		if list.Items == nil {
-			list.Items = []corev1.Pod{}
-		}
-		v = &list
-	}
-	if format == "json" {
-		b, err := json.MarshalIndent(v, "", "    ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
-	}
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
+	return writeObjects(w, pods, format, single)
 }

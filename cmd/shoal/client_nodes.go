@@ -208,14 +208,27 @@ func orUnknown(s string) string {
 	return s
 }
 
-// nodeListObject is the List `get nodes -o yaml|json` prints.
-type nodeListObject struct {
-	APIVersion string        `json:"apiVersion"`
-	Items      []corev1.Node `json:"items"`
-	Kind       string        `json:"kind"`
+// listObject is the List `get -o yaml|json` prints, as kubectl does.
+type listObject[T any] struct {
+	APIVersion string `json:"apiVersion"`
+	Items      []T    `json:"items"`
+	Kind       string `json:"kind"`
 	Metadata   struct {
 		ResourceVersion string `json:"resourceVersion"`
 	} `json:"metadata"`
+}
+
+// writeObjects writes objects as YAML or JSON: the object itself when one
+// was asked for by name, else a List of them.
+func writeObjects[T any](w io.Writer, items []T, format string, single bool) error {
+	if single && len(items) == 1 {
+		return writeObject(w, &items[0], format)
+	}
+	list := listObject[T]{APIVersion: "v1", Kind: "List", Items: items}
+	if list.Items == nil {
+		list.Items = []T{}
+	}
+	return writeObject(w, &list, format)
 }
 
 // writeNodeObjects writes nodes as YAML or JSON: the Node itself when one
@@ -224,17 +237,7 @@ func writeNodeObjects(w io.Writer, nodes []corev1.Node, format string, single bo
 	for i := range nodes {
 		nodes[i].Kind, nodes[i].APIVersion = "Node", "v1"
 	}
-	var v any
-	if single && len(nodes) == 1 {
-		v = &nodes[0]
-	} else {
-		list := nodeListObject{APIVersion: "v1", Kind: "List", Items: nodes}
-		if list.Items == nil {
-			list.Items = []corev1.Node{}
-		}
-		v = &list
-	}
-	return writeObject(w, v, format)
+	return writeObjects(w, nodes, format, single)
 }
 
 // writeObject writes v as indented JSON or as YAML.

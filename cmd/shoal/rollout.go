@@ -53,21 +53,26 @@ its pod template, with the commit, author, date and message), and "undo",
 		}
 		return name, nil
 	}
-	open := func() (*rollout.Repo, error) { return rollout.Open(o.repoDir, o.path) }
+	// inClone runs fn with the Deployment's name and the user's clone.
+	inClone := func(fn func(cmd *cobra.Command, name string, r *rollout.Repo) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			name, err := target(args[0])
+			if err != nil {
+				return err
+			}
+			r, err := rollout.Open(o.repoDir, o.path)
+			if err != nil {
+				return err
+			}
+			return fn(cmd, name, r)
+		}
+	}
 
 	history := &cobra.Command{
 		Use:   "history deployment/NAME",
 		Short: "List a Deployment's revisions with their commits",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := target(args[0])
-			if err != nil {
-				return err
-			}
-			r, err := open()
-			if err != nil {
-				return err
-			}
+		RunE: inClone(func(cmd *cobra.Command, name string, r *rollout.Repo) error {
 			revs, err := r.History(o.namespace, name)
 			if err != nil {
 				return err
@@ -85,7 +90,7 @@ its pod template, with the commit, author, date and message), and "undo",
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", rv.Number, rv.Commit[:12], rv.Date.Format("2006-01-02 15:04"), rv.Author, rv.Message)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	history.Flags().StringVarP(&o.output, "output", "o", "", "output format: json (default: a table)")
 
@@ -93,15 +98,7 @@ its pod template, with the commit, author, date and message), and "undo",
 		Use:   "undo deployment/NAME",
 		Short: "Put back an earlier revision's pod template and commit (then push)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := target(args[0])
-			if err != nil {
-				return err
-			}
-			r, err := open()
-			if err != nil {
-				return err
-			}
+		RunE: inClone(func(cmd *cobra.Command, name string, r *rollout.Repo) error {
 			commit, rev, err := r.Undo(o.namespace, name, o.to)
 			if err != nil {
 				return err
@@ -109,7 +106,7 @@ its pod template, with the commit, author, date and message), and "undo",
 			fmt.Fprintf(cmd.OutOrStdout(), "deployment.apps/%s rolled back to revision %d (commit %s) in commit %s\npush it to apply: git push\n",
 				name, rev.Number, rev.Commit[:12], commit[:12])
 			return nil
-		},
+		}),
 	}
 	undo.Flags().IntVar(&o.to, "to-revision", 0, "the revision to go back to (default: the one before the last)")
 
@@ -122,22 +119,14 @@ its pod template, with the commit, author, date and message), and "undo",
 			Use:   verb + " deployment/NAME",
 			Short: strings.ToUpper(verb[:1]) + verb[1:] + " a Deployment's rollout (sets spec.paused) and commit (then push)",
 			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				name, err := target(args[0])
-				if err != nil {
-					return err
-				}
-				r, err := open()
-				if err != nil {
-					return err
-				}
+			RunE: inClone(func(cmd *cobra.Command, name string, r *rollout.Repo) error {
 				commit, err := r.SetPaused(o.namespace, name, paused)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "deployment.apps/%s %s in commit %s\npush it to apply: git push\n", name, done, commit[:12])
 				return nil
-			},
+			}),
 		}
 	}
 	var conn connectOptions

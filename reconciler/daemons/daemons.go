@@ -177,12 +177,7 @@ func Compute(in Input) Plan {
 		}
 	}
 	sort.Strings(plan.Delete)
-	sort.Slice(plan.Pods, func(i, j int) bool {
-		if plan.Pods[i].Namespace != plan.Pods[j].Namespace {
-			return plan.Pods[i].Namespace < plan.Pods[j].Namespace
-		}
-		return plan.Pods[i].Name < plan.Pods[j].Name
-	})
+	names.SortPods(plan.Pods)
 	return plan
 }
 

@@ -162,12 +162,7 @@ func Compute(in Input) Plan {
 			plan.Delete = append(plan.Delete, keys...)
 		}
 	}
-	sort.Slice(plan.Pods, func(i, j int) bool {
-		if plan.Pods[i].Namespace != plan.Pods[j].Namespace {
-			return plan.Pods[i].Namespace < plan.Pods[j].Namespace
-		}
-		return plan.Pods[i].Name < plan.Pods[j].Name
-	})
+	names.SortPods(plan.Pods)
 	sortKeys(plan.Delete)
 	return plan
 }

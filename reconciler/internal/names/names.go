@@ -5,6 +5,7 @@ package names
 import (
 	"crypto/sha256"
 	"fmt"
+	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,4 +54,15 @@ func Pod(t *corev1.PodTemplateSpec, namespace, name, apiVersion, kind, owner str
 		},
 		Spec: *t.Spec.DeepCopy(),
 	}
+}
+
+// SortPods sorts pods by namespace and name, the order the controllers'
+// plans list them in.
+func SortPods(pods []*corev1.Pod) {
+	sort.Slice(pods, func(i, j int) bool {
+		if pods[i].Namespace != pods[j].Namespace {
+			return pods[i].Namespace < pods[j].Namespace
+		}
+		return pods[i].Name < pods[j].Name
+	})
 }
