@@ -25,20 +25,29 @@
 //     A pod is available when it has been Ready for minReadySeconds.
 //   - Recreate: old ReplicaSets go to zero; the new one grows only when no
 //     pod of an old one is reported any more.
-//   - spec.paused: replica counts change only to follow spec.replicas on
-//     the ReplicaSet that runs (no new ReplicaSet is rolled out).
+//   - spec.paused: no new ReplicaSet is rolled out; replica counts still
+//     follow spec.replicas, as a scaling event does.
+//   - A scaling event (spec.replicas changed while a ReplicaSet that runs
+//     was sized for another count) resizes the running ReplicaSets before
+//     any rollout step, as Kubernetes' scale does: one running ReplicaSet
+//     takes the new count; several (a rollout in progress) share the
+//     change in proportion to their sizes against the maximum
+//     (replicas + maxSurge) they were sized for, the leftover going to the
+//     largest. A new ReplicaSet that is saturated has the old ones scaled
+//     to zero instead.
 //   - ReplicaSets scaled to zero are kept up to revisionHistoryLimit, the
 //     oldest pruned first.
 //
-// Not done yet: the Progressing condition and progressDeadlineSeconds,
-// proportional scaling of several ReplicaSets during a rollout, `shoal
-// rollout` (history, status, undo, pause, resume).
+// The Progressing condition follows progressDeadlineSeconds; `shoal
+// rollout` (package reconciler/rollout) reads and writes Git for history,
+// undo, pause and resume.
 package deployments
 
 import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"sort"
 	"time"
 
@@ -68,6 +77,13 @@ type Set struct {
 	// "updated/available"; kept on the current ReplicaSet only.
 	Progress time.Time `json:"progress,omitzero"`
 	Seen     string    `json:"seen,omitempty"`
+	// Desired and MaxReplicas are the Deployment's replicas and
+	// replicas + maxSurge when this ReplicaSet was last sized, as
+	// Kubernetes' desired-replicas and max-replicas annotations: a
+	// running ReplicaSet whose Desired differs from spec.replicas marks a
+	// scaling event. Zero is unknown (a record from before they were kept).
+	Desired     int32 `json:"desired,omitempty"`
+	MaxReplicas int32 `json:"maxReplicas,omitempty"`
 }
 
 // Input is everything Compute needs; it is not modified.
@@ -176,14 +192,12 @@ func (c *deployment) replicas() int32 {
 func (c *deployment) step() {
 	hash := TemplateHash(&c.d.Spec.Template)
 	cur, ok := c.sets[hash]
-	paused := c.d.Spec.Paused
-	if paused && (!ok || cur.Revision < c.maxRevision()) && len(c.sets) > 0 {
-		// A paused Deployment rolls nothing out: follow spec.replicas on
-		// the newest ReplicaSet.
-		h := c.newest()
-		s := c.sets[h]
-		s.Replicas = c.replicas()
-		c.sets[h] = s
+	want := c.replicas()
+	defer c.sized(want)
+	if c.d.Spec.Paused && (!ok || cur.Revision < c.maxRevision()) && len(c.sets) > 0 {
+		// A paused Deployment rolls nothing out; its running ReplicaSets
+		// follow spec.replicas.
+		c.scale(c.newest(), want)
 		return
 	}
 	switch {
@@ -195,8 +209,13 @@ func (c *deployment) step() {
 	}
 	cur.Template.Annotations = withEntry(cur.Template.Annotations, RevisionAnnotation, fmt.Sprint(cur.Revision))
 	c.sets[hash] = cur
+	if c.scalingEvent(want) {
+		// Resize first; the rollout goes on at the next step.
+		c.scale(hash, want)
+		c.prune(hash)
+		return
+	}
 
-	want := c.replicas()
 	if c.d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
 		oldPods := int32(0)
 		for h, s := range c.sets {
@@ -299,6 +318,133 @@ func (c *deployment) count(hash string) counts {
 		}
 	}
 	return out
+}
+
+// scalingEvent reports whether a running ReplicaSet was sized for another
+// spec.replicas (Kubernetes' isScalingEvent).
+func (c *deployment) scalingEvent(want int32) bool {
+	for _, s := range c.sets {
+		if s.Replicas > 0 && s.Desired != 0 && s.Desired != want {
+			return true
+		}
+	}
+	return false
+}
+
+// scale resizes the running ReplicaSets to a new spec.replicas, as
+// Kubernetes' DeploymentController.scale: the one running ReplicaSet (or
+// newest, the current one) takes it all; a saturated current one has the
+// old ones scaled to zero; otherwise, for RollingUpdate, every running
+// ReplicaSet takes a share of the change proportional to its size, and the
+// rounding leftover goes to the largest.
+func (c *deployment) scale(newest string, want int32) {
+	var running []string
+	for h, s := range c.sets {
+		if s.Replicas > 0 {
+			running = append(running, h)
+		}
+	}
+	switch {
+	case len(running) == 0:
+		s := c.sets[newest]
+		s.Replicas = want
+		c.sets[newest] = s
+		return
+	case len(running) == 1:
+		s := c.sets[running[0]]
+		s.Replicas = want
+		c.sets[running[0]] = s
+		return
+	}
+	if cur, ok := c.sets[newest]; ok && cur.Replicas == want && cur.Desired == want && c.count(newest).available >= want {
+		for _, h := range running {
+			if h != newest {
+				s := c.sets[h]
+				s.Replicas = 0
+				c.sets[h] = s
+			}
+		}
+		return
+	}
+	if c.d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+		return
+	}
+	surge, _ := c.surgeUnavailable(want)
+	allowed, total := int32(0), int32(0)
+	if want > 0 {
+		allowed = want + surge
+	}
+	for _, h := range running {
+		total += c.sets[h].Replicas
+	}
+	toAdd := allowed - total
+	if toAdd == 0 {
+		return
+	}
+	// Largest first; on a tie, newer first when growing, older first when
+	// shrinking (ReplicaSetsBySizeNewer / BySizeOlder).
+	sort.Slice(running, func(i, j int) bool {
+		a, b := c.sets[running[i]], c.sets[running[j]]
+		if a.Replicas != b.Replicas {
+			return a.Replicas > b.Replicas
+		}
+		if a.Revision != b.Revision {
+			return (a.Revision > b.Revision) == (toAdd > 0)
+		}
+		return running[i] < running[j]
+	})
+	sizes := make([]int32, len(running))
+	added := int32(0)
+	for i, h := range running {
+		s := c.sets[h]
+		p := c.proportion(s, want, surge, total, toAdd, added)
+		sizes[i] = s.Replicas + p
+		added += p
+	}
+	sizes[0] = max(0, sizes[0]+toAdd-added)
+	for i, h := range running {
+		s := c.sets[h]
+		s.Replicas = sizes[i]
+		c.sets[h] = s
+	}
+}
+
+// proportion is a running ReplicaSet's share of a scaling change, as
+// Kubernetes' GetProportion: its size scaled from the maximum it was sized
+// for (or the total running, when unknown) to replicas + maxSurge, bounded
+// by what is left to add.
+func (c *deployment) proportion(s Set, want, surge, total, toAdd, added int32) int32 {
+	if s.Replicas == 0 || toAdd == 0 || toAdd == added {
+		return 0
+	}
+	var fraction int32
+	if want == 0 {
+		fraction = -s.Replicas
+	} else {
+		before := s.MaxReplicas
+		if before == 0 {
+			before = total
+		}
+		if before > 0 {
+			fraction = int32(math.Round(float64(s.Replicas)*float64(want+surge)/float64(before))) - s.Replicas
+		}
+	}
+	left := toAdd - added
+	if toAdd > 0 {
+		return min(fraction, left)
+	}
+	return max(fraction, left)
+}
+
+// sized marks the running ReplicaSets as sized for spec.replicas want.
+func (c *deployment) sized(want int32) {
+	surge, _ := c.surgeUnavailable(want)
+	for h, s := range c.sets {
+		if s.Replicas > 0 {
+			s.Desired, s.MaxReplicas = want, want+surge
+			c.sets[h] = s
+		}
+	}
 }
 
 // rollingNew grows (or shrinks) the new ReplicaSet within maxSurge.
@@ -480,6 +626,7 @@ func TemplateHash(t *corev1.PodTemplateSpec) string {
 // are equal: its template changes only in the revision annotation.
 func same(a, b Set) bool {
 	return a.Replicas == b.Replicas && a.Revision == b.Revision && a.Seen == b.Seen && a.Progress.Equal(b.Progress) &&
+		a.Desired == b.Desired && a.MaxReplicas == b.MaxReplicas &&
 		a.Template.Annotations[RevisionAnnotation] == b.Template.Annotations[RevisionAnnotation]
 }
 

@@ -264,3 +264,56 @@ func TestProgressing(t *testing.T) {
 		t.Fatalf("all Ready: %s %+v", r, st)
 	}
 }
+
+// TestProportionalScaling is the example of the Kubernetes documentation
+// (Deployments, proportional scaling): 10 replicas, maxSurge 3,
+// maxUnavailable 2, a rollout stuck on pods that never get Ready, then
+// scaled to 15: the 5 new replicas are shared 3 to the old ReplicaSet
+// and 2 to the new one.
+func TestProportionalScaling(t *testing.T) {
+	surge, unav := intstr.FromInt32(3), intstr.FromInt32(2)
+	mod := func(d *appsv1.Deployment) {
+		d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unav}
+	}
+	tests := []struct {
+		name           string
+		scaleTo        int32
+		paused         bool
+		wantOld, wantN int32
+	}{
+		{name: "up", scaleTo: 15, wantOld: 11, wantN: 7},
+		{name: "down", scaleTo: 5, wantOld: 5, wantN: 3},
+		{name: "to zero", scaleTo: 0, wantOld: 0, wantN: 0},
+		{name: "up while paused", scaleTo: 15, paused: true, wantOld: 11, wantN: 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSim(t)
+			v1 := deploy("app:1", 10, mod)
+			h1 := TemplateHash(&v1.Spec.Template)
+			s.step(v1)
+			s.ready[h1] = 10
+			v2 := deploy("app:2", 10, mod)
+			h2 := TemplateHash(&v2.Spec.Template)
+			s.step(v2)
+			if got := s.step(v2); got[h1] != 8 || got[h2] != 5 {
+				t.Fatalf("stuck rollout: old %d new %d, want 8 and 5", got[h1], got[h2])
+			}
+			scaled := deploy("app:2", tt.scaleTo, func(d *appsv1.Deployment) { mod(d); d.Spec.Paused = tt.paused })
+			got := s.step(scaled)
+			if got[h1] != tt.wantOld || got[h2] != tt.wantN {
+				t.Fatalf("scaled to %d: old %d new %d, want %d and %d", tt.scaleTo, got[h1], got[h2], tt.wantOld, tt.wantN)
+			}
+			for h, set := range s.sets["default/web"] {
+				if set.Replicas > 0 && set.Desired != tt.scaleTo {
+					t.Fatalf("ReplicaSet %s sized for %d, want %d", h, set.Desired, tt.scaleTo)
+				}
+			}
+			// Sized: the next step is a rollout step again, within
+			// replicas + maxSurge.
+			if got := s.step(scaled); !tt.paused && got[h1]+got[h2] > tt.scaleTo+3 {
+				t.Fatalf("after scaling: %v over replicas + maxSurge", got)
+			}
+		})
+	}
+}
