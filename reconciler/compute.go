@@ -10,6 +10,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/manifests"
@@ -64,6 +66,10 @@ type Input struct {
 	// and their name sequences (package replicas).
 	Owned map[types.NamespacedName]replicas.Owned
 	Seq   map[string]uint64
+	// ReplicaTemplates are the ledger's templates of the repository's
+	// ReplicaSets and ReplicationControllers that their pods still run
+	// (package replicas).
+	ReplicaTemplates map[string]map[string]corev1.PodTemplateSpec
 	// DeploymentSets are the ledger's ReplicaSets of each Deployment
 	// (package deployments).
 	DeploymentSets map[string]map[string]deployments.Set
@@ -171,6 +177,13 @@ func Compute(in Input) Plan {
 		p := in.Quarantined[key]
 		plan.Pods = append(plan.Pods, &p)
 	}
+	// Pods let go this step run on, where they are, as the caller records
+	// them with the quarantined ones.
+	for _, key := range sortedKeys(boolKeys(plan.Replicas.Release)) {
+		if _, ok := in.Quarantined[key]; !ok {
+			plan.Pods = append(plan.Pods, plan.Replicas.Release[key])
+		}
+	}
 	pin := placement.Input{
 		Pods:          plan.Pods,
 		Placements:    in.Placements,
@@ -276,8 +289,12 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 		if r.Spec.Replicas != nil {
 			n = *r.Spec.Replicas
 		}
-		ctrls = append(ctrls, replicas.Controller{Kind: "ReplicaSet", APIVersion: "apps/v1",
-			Namespace: r.Namespace, Name: r.Name, Replicas: n, Template: &r.Spec.Template})
+		c := replicas.Controller{Kind: "ReplicaSet", APIVersion: "apps/v1",
+			Namespace: r.Namespace, Name: r.Name, Replicas: n, Template: &r.Spec.Template, KeepTemplates: true}
+		if sel, err := metav1.LabelSelectorAsSelector(r.Spec.Selector); err == nil && r.Spec.Selector != nil {
+			c.Selector = sel
+		}
+		ctrls = append(ctrls, c)
 	}
 	for _, r := range manifests.Of[*corev1.ReplicationController](in.Desired) {
 		if r.Spec.Template == nil {
@@ -287,8 +304,12 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 		if r.Spec.Replicas != nil {
 			n = *r.Spec.Replicas
 		}
-		ctrls = append(ctrls, replicas.Controller{Kind: "ReplicationController", APIVersion: "v1",
-			Namespace: r.Namespace, Name: r.Name, Replicas: n, Template: r.Spec.Template})
+		c := replicas.Controller{Kind: "ReplicationController", APIVersion: "v1",
+			Namespace: r.Namespace, Name: r.Name, Replicas: n, Template: r.Spec.Template, KeepTemplates: true}
+		if len(r.Spec.Selector) > 0 {
+			c.Selector = labels.SelectorFromSet(r.Spec.Selector)
+		}
+		ctrls = append(ctrls, c)
 	}
 	lostAfter := in.NodeLostAfter
 	if lostAfter <= 0 {
@@ -331,7 +352,7 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 	ctrls = append(ctrls, dplan.Controllers...)
 	rplan := replicas.Compute(replicas.Input{
 		Controllers: ctrls, Owned: in.Owned, Seq: in.Seq,
-		Actual: actual, Gone: gone, Now: in.Now,
+		Actual: actual, Gone: gone, Templates: in.ReplicaTemplates, Now: in.Now,
 	})
 	cplan := cronjobs.Compute(cronjobs.Input{
 		CronJobs: manifests.Of[*batchv1.CronJob](in.Desired), States: in.CronStates,

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"testing/fstest"
@@ -327,5 +328,49 @@ spec: {nodeName: a, containers: [{name: c, image: busybox}]}
 	}
 	if len(next.Failed) != 0 {
 		t.Fatalf("the bare pod failed before NodeLostAfter: %v", next.Failed)
+	}
+}
+
+// TestReleasedPodsStayWhereTheyRun: a ReplicaSet whose selector changes in
+// Git lets its pods go; in the same step they stay in the plan, on their
+// node, without their owner, beside their replacements.
+func TestReleasedPodsStayWhereTheyRun(t *testing.T) {
+	const rs = `
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {%[1]s: web}}
+  template:
+    metadata: {labels: {%[1]s: web}}
+    spec: {containers: [{name: c, image: busybox}]}
+`
+	in := Input{Desired: load(t, fmt.Sprintf(rs, "app")), Nodes: []NodeReport{report("a")}, Now: now,
+		ClusterCIDR: netip.MustParsePrefix("10.244.0.0/16"), Placements: map[types.NamespacedName]string{},
+		Owned: map[types.NamespacedName]replicas.Owned{}, Seq: map[string]uint64{}}
+	first := Compute(in)
+	for k, o := range first.Replicas.Create {
+		in.Owned[k] = o
+	}
+	for k, n := range first.Place {
+		in.Placements[k] = n
+	}
+	in.ReplicaTemplates = first.Replicas.PutTemplates
+	old := first.Nodes["a"].Pods[0].Name
+	in.Desired = load(t, fmt.Sprintf(rs, "role"))
+	next := Compute(in)
+	if len(next.Replicas.Release) != 1 || len(next.Remove) != 0 {
+		t.Fatalf("released %v, removed %v", next.Replicas.Release, next.Remove)
+	}
+	var names []string
+	for _, p := range next.Nodes["a"].Pods {
+		names = append(names, p.Name)
+		if p.Name == old && (len(p.OwnerReferences) != 0 || p.Labels["app"] != "web") {
+			t.Fatalf("released pod %+v", p.ObjectMeta)
+		}
+	}
+	if len(names) != 2 {
+		t.Fatalf("node a runs %v, want the released pod and its replacement", names)
 	}
 }

@@ -335,6 +335,8 @@ func (t *term) step(ctx context.Context) {
 		Owned:         readOwned(t.ledger),
 		Seq:           readSeq(t.ledger),
 
+		ReplicaTemplates: readNested[corev1.PodTemplateSpec](t.ledger, PrefixReplicaTemplate),
+
 		DeploymentSets: readDeploymentSets(t.ledger),
 		JobStates:      readRecords[jobs.State](t.ledger, PrefixJob),
 		CronStates:     readRecords[cronjobs.State](t.ledger, PrefixCronJob),
@@ -453,6 +455,22 @@ func (t *term) recordOwned(p replicas.Plan) {
 		t.del(PrefixOwned + key.Namespace + "/" + key.Name)
 	}
 	writeRecords(t, PrefixSeq, p.Seq, nil)
+	for key, ts := range p.PutTemplates {
+		writeRecords(t, PrefixReplicaTemplate+key+"/", ts, nil)
+	}
+	for key, hashes := range p.DeleteTemplates {
+		writeRecords[corev1.PodTemplateSpec](t, PrefixReplicaTemplate+key+"/", nil, hashes)
+	}
+	for key, pod := range p.Release {
+		path := key.Namespace + "/" + key.Name
+		data, _ := json.Marshal(Quarantined{Pod: *pod, Released: true})
+		t.put(PrefixQuarantine+path, data)
+		t.log.Info("pod released: it no longer matches its controller's selector", "pod", path)
+		if ev := t.r.cfg.Events; ev != nil {
+			ev.Record(events.Object{Kind: "Pod", Namespace: key.Namespace, Name: key.Name}, corev1.EventTypeNormal,
+				"Released", "No longer matches its controller's selector: it runs on its own until shoal delete pod")
+		}
+	}
 }
 
 // recordNodeSpecs keeps the ledger's nodespec entries equal to the

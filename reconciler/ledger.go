@@ -29,6 +29,10 @@ const (
 	PrefixOwned = "owned/"
 	// PrefixSeq + controller key -> the controller's name sequence.
 	PrefixSeq = "ownerseq/"
+	// PrefixReplicaTemplate + "Kind/namespace/name/hash" -> pod template
+	// JSON: a template that pods of a repository's ReplicaSet or
+	// ReplicationController still run.
+	PrefixReplicaTemplate = "rstemplate/"
 	// PrefixDeploymentSet + "namespace/deployment/hash" ->
 	// deployments.Set JSON: one ReplicaSet of a Deployment.
 	PrefixDeploymentSet = "deployrs/"
@@ -168,14 +172,20 @@ func readSeq(l *gossip.Ledger) map[string]uint64 {
 // readDeploymentSets returns the Deployments' ReplicaSet records, keyed
 // "namespace/deployment" then hash.
 func readDeploymentSets(l *gossip.Ledger) map[string]map[string]deployments.Set {
-	out := map[string]map[string]deployments.Set{}
-	for k, s := range readRecords[deployments.Set](l, PrefixDeploymentSet) {
+	return readNested[deployments.Set](l, PrefixDeploymentSet)
+}
+
+// readNested returns the JSON records under prefix keyed "owner/hash",
+// by owner then hash.
+func readNested[T any](l *gossip.Ledger, prefix string) map[string]map[string]T {
+	out := map[string]map[string]T{}
+	for k, s := range readRecords[T](l, prefix) {
 		i := strings.LastIndex(k, "/")
 		if i <= 0 {
 			continue
 		}
 		if out[k[:i]] == nil {
-			out[k[:i]] = map[string]deployments.Set{}
+			out[k[:i]] = map[string]T{}
 		}
 		out[k[:i]][k[i+1:]] = s
 	}

@@ -24,6 +24,9 @@ const QuarantineLabel = "shoal.run/quarantined"
 // keeps running where it runs, as it was made, without its owner.
 type Quarantined struct {
 	Pod corev1.Pod `json:"pod"`
+	// Released says its controller let it go (its labels stopped matching
+	// the controller's selector) rather than shoal quarantine.
+	Released bool `json:"released,omitempty"`
 }
 
 // Errors of pod requests.

@@ -44,9 +44,7 @@
 package deployments
 
 import (
-	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"sort"
 	"time"
@@ -56,6 +54,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/shoal-run/shoal/reconciler/internal/names"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
@@ -605,22 +604,7 @@ func available(p *corev1.Pod, minReady time.Duration, now time.Time) bool {
 
 // TemplateHash is a short, stable hash of a pod template, as the
 // pod-template-hash label (Kubernetes uses FNV-32a of the template too).
-func TemplateHash(t *corev1.PodTemplateSpec) string {
-	data, _ := json.Marshal(t)
-	h := fnv.New32a()
-	h.Write(data)
-	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
-	v := h.Sum32()
-	out := make([]byte, 0, 10)
-	for i := 0; i < 10; i++ {
-		out = append(out, alphabet[v%uint32(len(alphabet))])
-		v /= uint32(len(alphabet))
-		if v == 0 {
-			break
-		}
-	}
-	return string(out)
-}
+func TemplateHash(t *corev1.PodTemplateSpec) string { return names.TemplateHash(t) }
 
 // same reports whether two records of one ReplicaSet (one template hash)
 // are equal: its template changes only in the revision annotation.

@@ -24,12 +24,18 @@
 //     prefers.
 //   - A controller that leaves the desired state has all its records
 //     deleted (its pods stop).
-//
-// Not done yet: a template change replaces the controller's pods (a
-// Kubernetes ReplicaSet keeps them until they are deleted; Deployments,
-// which make a ReplicaSet per template, are not affected); pods that stop
-// matching the selector are not let go (shoal makes every pod from the
-// template, so they always match); `shoal quarantine`.
+//   - A template change in Git leaves the pods already made as they are,
+//     as a Kubernetes ReplicaSet does: only new pods take the new
+//     template. For that, each record names the template its pod was made
+//     from (Owned.Template, a hash), and the templates still in use are
+//     kept in the ledger (Input.Templates, Plan.PutTemplates,
+//     Plan.DeleteTemplates). A Deployment's ReplicaSets need none of this:
+//     their template never changes (Controller.KeepTemplates false).
+//   - A pod whose labels stop matching its controller's selector (the
+//     selector changed in Git) is let go, as Kubernetes orphans it: it
+//     leaves Plan.Pods for Plan.Release, without its ownerReference, and
+//     the controller makes a replacement. The caller keeps released pods
+//     running until they are deleted (`shoal delete pod`).
 package replicas
 
 import (
@@ -38,6 +44,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/reconciler/internal/names"
@@ -49,6 +56,10 @@ type Owned struct {
 	Owner string `json:"owner"`
 	// Created is when the record was made.
 	Created time.Time `json:"created"`
+	// Template is the hash of the template the pod was made from, for a
+	// controller that keeps its templates ("" otherwise: the controller's
+	// current one).
+	Template string `json:"template,omitempty"`
 }
 
 // Controller is a ReplicaSet or ReplicationController of the desired
@@ -58,6 +69,13 @@ type Controller struct {
 	Namespace, Name  string
 	Replicas         int32
 	Template         *corev1.PodTemplateSpec
+	// Selector picks the controller's pods; a pod whose labels it does
+	// not match is let go. Nil matches every pod.
+	Selector labels.Selector
+	// KeepTemplates says the template may change in Git (a ReplicaSet or
+	// ReplicationController of the repository): the pods already made
+	// keep the template they were made from.
+	KeepTemplates bool
 }
 
 // Key is the controller's key in Owned.Owner.
@@ -79,7 +97,10 @@ type Input struct {
 	Actual map[types.NamespacedName]*corev1.Pod
 	// Gone are pods whose node is lost: they are replaced.
 	Gone map[types.NamespacedName]bool
-	Now  time.Time
+	// Templates are the ledger's templates of controllers that keep
+	// theirs: controller key -> template hash -> template.
+	Templates map[string]map[string]corev1.PodTemplateSpec
+	Now       time.Time
 }
 
 // Status is a controller's replica counts, as Kubernetes reports them.
@@ -98,6 +119,13 @@ type Plan struct {
 	Seq map[string]uint64
 	// Status by controller key.
 	Status map[string]Status
+	// PutTemplates are templates to record and DeleteTemplates those no
+	// pod uses any more, as controller key -> hash.
+	PutTemplates    map[string]map[string]corev1.PodTemplateSpec
+	DeleteTemplates map[string][]string
+	// Release are pods let go by their controller, as they run without
+	// their ownerReference; their records are in Delete.
+	Release map[types.NamespacedName]*corev1.Pod
 }
 
 // Compute keeps every controller's pods at its replica count.
@@ -106,6 +134,10 @@ func Compute(in Input) Plan {
 		Create: map[types.NamespacedName]Owned{},
 		Seq:    map[string]uint64{},
 		Status: map[string]Status{},
+
+		PutTemplates:    map[string]map[string]corev1.PodTemplateSpec{},
+		DeleteTemplates: map[string][]string{},
+		Release:         map[types.NamespacedName]*corev1.Pod{},
 	}
 	byOwner := map[string][]types.NamespacedName{}
 	taken := map[types.NamespacedName]bool{} // names in use, new ones included
@@ -119,9 +151,20 @@ func Compute(in Input) Plan {
 	for i := range ctrls {
 		c := &ctrls[i]
 		known[c.Key()] = true
+		cur := ""
+		if c.KeepTemplates {
+			cur = names.TemplateHash(c.Template)
+		}
 		var live []types.NamespacedName
 		for _, key := range byOwner[c.Key()] {
 			if p := in.Actual[key]; in.Gone[key] || (p != nil && (p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded)) {
+				plan.Delete = append(plan.Delete, key)
+				continue
+			}
+			if t := templateOf(c, in.Owned[key], in.Templates); c.Selector != nil && !c.Selector.Matches(labels.Set(t.Labels)) {
+				pod := names.Pod(t, c.Namespace, key.Name, c.APIVersion, c.Kind, c.Name)
+				pod.OwnerReferences = nil
+				plan.Release[key] = pod
 				plan.Delete = append(plan.Delete, key)
 				continue
 			}
@@ -142,20 +185,48 @@ func Compute(in Input) Plan {
 			}
 			key := types.NamespacedName{Namespace: c.Namespace, Name: name}
 			taken[key] = true
-			plan.Create[key] = Owned{Owner: c.Key(), Created: in.Now}
+			plan.Create[key] = Owned{Owner: c.Key(), Created: in.Now, Template: cur}
 			live = append(live, key)
 		}
 		if seq != in.Seq[c.Key()] {
 			plan.Seq[c.Key()] = seq
 		}
 		st := Status{Replicas: int32(len(live))}
+		used := map[string]bool{}
 		for _, key := range live {
-			plan.Pods = append(plan.Pods, podFor(c, key.Name))
+			o, ok := plan.Create[key]
+			if !ok {
+				o = in.Owned[key]
+			}
+			if o.Template != "" {
+				used[o.Template] = true
+			}
+			plan.Pods = append(plan.Pods, names.Pod(templateOf(c, o, in.Templates), c.Namespace, key.Name, c.APIVersion, c.Kind, c.Name))
 			if p := in.Actual[key]; p != nil && podReady(p) {
 				st.ReadyReplicas++
 			}
 		}
 		plan.Status[c.Key()] = st
+		if used[cur] {
+			if _, ok := in.Templates[c.Key()][cur]; !ok {
+				plan.PutTemplates[c.Key()] = map[string]corev1.PodTemplateSpec{cur: *c.Template}
+			}
+		}
+		for h := range in.Templates[c.Key()] {
+			if !used[h] {
+				plan.DeleteTemplates[c.Key()] = append(plan.DeleteTemplates[c.Key()], h)
+			}
+		}
+		sort.Strings(plan.DeleteTemplates[c.Key()])
+	}
+	for key, ts := range in.Templates {
+		if known[key] {
+			continue
+		}
+		for h := range ts {
+			plan.DeleteTemplates[key] = append(plan.DeleteTemplates[key], h)
+		}
+		sort.Strings(plan.DeleteTemplates[key])
 	}
 	for owner, keys := range byOwner {
 		if !known[owner] {
@@ -202,9 +273,17 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// podFor makes the pod name of controller c from its template.
-func podFor(c *Controller, name string) *corev1.Pod {
-	return names.Pod(c.Template, c.Namespace, name, c.APIVersion, c.Kind, c.Name)
+// templateOf returns the template the pod of record o runs: the one it was
+// made from when the controller keeps templates and the ledger still has
+// it, else the controller's current one.
+func templateOf(c *Controller, o Owned, kept map[string]map[string]corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
+	if !c.KeepTemplates || o.Template == "" {
+		return c.Template
+	}
+	if t, ok := kept[c.Key()][o.Template]; ok {
+		return &t
+	}
+	return c.Template
 }
 
 func sortKeys(keys []types.NamespacedName) {

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -42,6 +43,22 @@ func apply(in *Input, p Plan) {
 	}
 	for k, s := range p.Seq {
 		in.Seq[k] = s
+	}
+	if in.Templates == nil {
+		in.Templates = map[string]map[string]corev1.PodTemplateSpec{}
+	}
+	for c, ts := range p.PutTemplates {
+		if in.Templates[c] == nil {
+			in.Templates[c] = map[string]corev1.PodTemplateSpec{}
+		}
+		for h, t := range ts {
+			in.Templates[c][h] = t
+		}
+	}
+	for c, hs := range p.DeleteTemplates {
+		for _, h := range hs {
+			delete(in.Templates[c], h)
+		}
 	}
 }
 
@@ -170,4 +187,111 @@ func sorted(s []string) []string {
 		}
 	}
 	return out
+}
+
+// gitRS is a repository's ReplicaSet: it keeps its pods' templates and
+// selects app=name.
+func gitRS(name, image string, replicas int32) Controller {
+	c := rs(name, replicas)
+	c.Template.Spec.Containers[0].Image = image
+	c.KeepTemplates = true
+	c.Selector = labels.SelectorFromSet(labels.Set{"app": name})
+	return c
+}
+
+func images(pods []*corev1.Pod) map[string]int {
+	out := map[string]int{}
+	for _, p := range pods {
+		out[p.Spec.Containers[0].Image]++
+	}
+	return out
+}
+
+// TestTemplateChangeKeepsPods: a ReplicaSet's template change in Git
+// leaves its pods as they were; only new pods (a scale-up, a replacement)
+// take the new template, and a template no pod runs is forgotten.
+func TestTemplateChangeKeepsPods(t *testing.T) {
+	in := Input{Controllers: []Controller{gitRS("web", "app:1", 2)}, Now: now}
+	apply(&in, Compute(in))
+	in.Controllers = []Controller{gitRS("web", "app:2", 3)}
+	p := Compute(in)
+	if got := images(p.Pods); got["app:1"] != 2 || got["app:2"] != 1 {
+		t.Fatalf("after the template change: %v, want the 2 pods on app:1 and 1 new on app:2", got)
+	}
+	if len(p.Delete) != 0 {
+		t.Fatalf("deleted %v", p.Delete)
+	}
+	apply(&in, p)
+	if n := len(in.Templates["ReplicaSet/default/web"]); n != 2 {
+		t.Fatalf("%d templates kept, want both in use", n)
+	}
+	// The old pods end: their replacements take app:2, and app:1 is
+	// forgotten.
+	in.Actual = map[types.NamespacedName]*corev1.Pod{}
+	for k, o := range in.Owned {
+		if o.Template == "" {
+			t.Fatalf("record %v names no template", k)
+		}
+		if in.Templates["ReplicaSet/default/web"][o.Template].Spec.Containers[0].Image == "app:1" {
+			in.Actual[k] = pod(corev1.PodFailed, false)
+		}
+	}
+	apply(&in, Compute(in))
+	in.Actual = nil
+	p = Compute(in)
+	if got := images(p.Pods); got["app:2"] != 3 {
+		t.Fatalf("after replacing: %v", got)
+	}
+	apply(&in, p)
+	if n := len(in.Templates["ReplicaSet/default/web"]); n != 1 {
+		t.Fatalf("%d templates kept, want the one in use", n)
+	}
+	// The ReplicaSet leaves Git: its templates go too.
+	in.Controllers = nil
+	p = Compute(in)
+	if len(p.DeleteTemplates["ReplicaSet/default/web"]) != 1 || len(p.Delete) != 3 {
+		t.Fatalf("controller gone: delete %v, templates %v", p.Delete, p.DeleteTemplates)
+	}
+}
+
+// TestSelectorChangeReleasesPods: pods whose labels stop matching the
+// selector are let go (released without their ownerReference, as they run)
+// and replaced.
+func TestSelectorChangeReleasesPods(t *testing.T) {
+	in := Input{Controllers: []Controller{gitRS("web", "app:1", 2)}, Now: now}
+	apply(&in, Compute(in))
+	before := map[types.NamespacedName]bool{}
+	for k := range in.Owned {
+		before[k] = true
+	}
+	// New labels and selector: tier=front.
+	c := gitRS("web", "app:1", 2)
+	c.Template.Labels = map[string]string{"tier": "front"}
+	c.Selector = labels.SelectorFromSet(labels.Set{"tier": "front"})
+	in.Controllers = []Controller{c}
+	p := Compute(in)
+	if len(p.Release) != 2 {
+		t.Fatalf("released %d pods, want 2", len(p.Release))
+	}
+	for k, pod := range p.Release {
+		if !before[k] || len(pod.OwnerReferences) != 0 || pod.Labels["app"] != "web" {
+			t.Fatalf("released %v: %+v", k, pod.ObjectMeta)
+		}
+	}
+	if len(p.Delete) != 2 || len(p.Create) != 2 {
+		t.Fatalf("delete %v create %v", p.Delete, p.Create)
+	}
+	for _, pod := range p.Pods {
+		if before[types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}] || pod.Labels["tier"] != "front" {
+			t.Fatalf("controller pod %s %v", pod.Name, pod.Labels)
+		}
+	}
+	// A Deployment's ReplicaSet (no selector given) never releases.
+	d := rs("web-abc", 1)
+	in = Input{Controllers: []Controller{d}, Now: now}
+	apply(&in, Compute(in))
+	d.Template.Labels = map[string]string{"other": "x"}
+	if p := Compute(in); len(p.Release) != 0 {
+		t.Fatalf("released %v", p.Release)
+	}
 }

@@ -4,7 +4,9 @@ package names
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -65,4 +67,22 @@ func SortPods(pods []*corev1.Pod) {
 		}
 		return pods[i].Name < pods[j].Name
 	})
+}
+
+// TemplateHash is a short, stable hash of a pod template, as the
+// pod-template-hash label (Kubernetes uses FNV-32a of the template too).
+func TemplateHash(t *corev1.PodTemplateSpec) string {
+	data, _ := json.Marshal(t)
+	h := fnv.New32a()
+	h.Write(data)
+	v := h.Sum32()
+	out := make([]byte, 0, 10)
+	for i := 0; i < 10; i++ {
+		out = append(out, alphabet[v%uint32(len(alphabet))])
+		v /= uint32(len(alphabet))
+		if v == 0 {
+			break
+		}
+	}
+	return string(out)
 }
