@@ -103,7 +103,9 @@ func Compute(in Input) Plan {
 	sort.Slice(c.plan.Table.Nodes, func(i, j int) bool { return c.plan.Table.Nodes[i].Name < c.plan.Table.Nodes[j].Name })
 
 	svcs := append([]*corev1.Service(nil), in.Services...)
-	sort.Slice(svcs, func(i, j int) bool { return key(svcs[i].Namespace, svcs[i].Name) < key(svcs[j].Namespace, svcs[j].Name) })
+	sort.Slice(svcs, func(i, j int) bool {
+		return key(svcs[i].Namespace, svcs[i].Name) < key(svcs[j].Namespace, svcs[j].Name)
+	})
 	c.clusterIPs(svcs)
 	c.nodePorts(svcs)
 	c.loadBalancerIPs(svcs)
@@ -641,7 +643,9 @@ func (c *computer) ingresses() {
 		bySvc[s.Key()] = s
 	}
 	ings := append([]*networkingv1.Ingress(nil), c.in.Ingresses...)
-	sort.Slice(ings, func(i, j int) bool { return key(ings[i].Namespace, ings[i].Name) < key(ings[j].Namespace, ings[j].Name) })
+	sort.Slice(ings, func(i, j int) bool {
+		return key(ings[i].Namespace, ings[i].Name) < key(ings[j].Namespace, ings[j].Name)
+	})
 	for _, ing := range ings {
 		errKey := "Ingress/" + ing.Namespace + "/" + ing.Name
 		out := Ingress{Namespace: ing.Namespace, Name: ing.Name, Annotations: ing.Annotations}
