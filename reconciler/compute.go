@@ -21,6 +21,7 @@ import (
 	"github.com/shoal-run/shoal/reconciler/jobs"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/replicas"
+	"github.com/shoal-run/shoal/reconciler/services"
 )
 
 // NodeReport is what the leader knows of one node: gossip says whether it
@@ -36,6 +37,9 @@ type NodeReport struct {
 	Pods []corev1.Pod
 	// LastSeen is the last time the node was seen live and ready.
 	LastSeen time.Time
+	// Address is the address gossip knows the node by, used for routes
+	// when its record names no InternalIP.
+	Address netip.Addr
 }
 
 // Input is everything Compute needs. Compute never modifies it.
@@ -84,6 +88,10 @@ type Input struct {
 	// DaemonStates are the DaemonSets' records: the templates their pods
 	// may still run and each node's (package daemons).
 	DaemonStates map[string]daemons.State
+	// Networking is the Service networking configuration and Allocations
+	// the ledger's Service addresses and ports (package services).
+	Networking  Networking
+	Allocations Allocations
 }
 
 // NodeContent is one node's full desired state: its pods (spec.nodeName
@@ -140,6 +148,10 @@ type Plan struct {
 	CronJobs cronjobs.Plan
 	// Daemons is the DaemonSet controller's plan: pods and templates.
 	Daemons daemons.Plan
+	// Routes is the cluster routing table every live node gets, with the
+	// Service allocations to record (package services); zero when
+	// Input.Desired is nil.
+	Routes services.Plan
 }
 
 // Compute decides what every node runs. It is pure: no I/O, no clock but
@@ -269,6 +281,7 @@ func Compute(in Input) Plan {
 		}
 		plan.Nodes[n.Name] = c
 	}
+	plan.Routes = computeRoutes(in, &plan)
 	return plan
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/shoal-run/shoal/reconciler/jobs"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/replicas"
+	"github.com/shoal-run/shoal/reconciler/services"
 )
 
 // Cluster is the leader's view of gossip; *gossip.Cluster implements it.
@@ -78,6 +79,9 @@ type Config struct {
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Networking is the Service networking configuration: service range,
+	// node ports, load-balancer pool, cluster domain.
+	Networking Networking
 	// Metrics, if set, are updated (see NewMetrics).
 	Metrics *Metrics
 	// Events, if set, receives the leader's events (FailedScheduling,
@@ -110,6 +114,10 @@ type View struct {
 	Unscheduled []corev1.Pod
 	// Deployments are the desired Deployments with their status.
 	Deployments []appsv1.Deployment
+	// Routes is the cluster routing table the nodes were last sent: the
+	// Services with their addresses, node ports and endpoints, and the
+	// Ingresses; nil before the first commit loads.
+	Routes *services.Table
 }
 
 // New validates cfg and returns a Reconciler.
@@ -175,6 +183,7 @@ type term struct {
 	batch    gossip.Batch                    // the step's ledger writes, applied by flush
 	lastPods []*corev1.Pod                   // the last plan's pods, for pod requests
 	pending  map[types.NamespacedName]string // FailedScheduling messages recorded
+	routeErr map[string]string               // routing errors recorded, by object
 }
 
 // Lead runs the reconciler for one term until ctx is cancelled (leadership
@@ -342,6 +351,8 @@ func (t *term) step(ctx context.Context) {
 		CronStates:     readRecords[cronjobs.State](t.ledger, PrefixCronJob),
 		Quarantined:    readQuarantined(t.ledger),
 		DaemonStates:   readRecords[daemons.State](t.ledger, PrefixDaemonSet),
+		Networking:     t.r.cfg.Networking,
+		Allocations:    readAllocations(t.ledger),
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -351,7 +362,7 @@ func (t *term) step(ctx context.Context) {
 	var fp strings.Builder
 	for _, m := range members {
 		fmt.Fprintf(&fp, "%s=%s,", m.Name, m.State)
-		rep := NodeReport{Name: m.Name, Live: m.State.Live()}
+		rep := NodeReport{Name: m.Name, Live: m.State.Live(), Address: m.Addr.Addr()}
 		if st, _, ok := t.r.cfg.Statuses.Get(m.Name); ok {
 			rep.Info, rep.Pods = st.NodeInfo, st.Pods
 		}
@@ -407,12 +418,14 @@ func (t *term) step(ctx context.Context) {
 	}
 	t.flush()
 	t.recordFailed(plan, failed)
+	t.recordAllocations(plan.Routes)
 	t.flush()
 	t.updateView(plan, failed, addrs)
 	t.recordEvents(in, plan)
+	routes, _ := json.Marshal(plan.Routes.Table)
 	for node, content := range plan.Nodes {
 		if addr := addrs[node]; addr != "" {
-			t.push(ctx, node, addr, content)
+			t.push(ctx, node, addr, content, routes)
 		}
 	}
 }
@@ -490,9 +503,9 @@ func (t *term) recordNodeSpecs(specs map[string]NodeSpec) {
 // push sends node its content when it changed since the last push in this
 // term, or when the node reports it runs another state, one push at a
 // time per node; failures are retried on the next step.
-func (t *term) push(ctx context.Context, node, addr string, c NodeContent) {
+func (t *term) push(ctx context.Context, node, addr string, c NodeContent, routes []byte) {
 	data, _ := json.Marshal(c)
-	sum := sha256.Sum256(data)
+	sum := sha256.Sum256(append(data, routes...))
 	hash := hex.EncodeToString(sum[:])
 	now := t.r.cfg.Now()
 
@@ -531,6 +544,7 @@ func (t *term) push(ctx context.Context, node, addr string, c NodeContent) {
 		Term: t.term, Generation: gen, Node: node,
 		Pods: c.Pods, ConfigMaps: c.ConfigMaps, Secrets: c.Secrets,
 		PersistentVolumeClaims: c.Claims, PersistentVolumes: c.Volumes, StorageClasses: c.StorageClasses,
+		Routes: routes,
 	}
 	go func() {
 		began := time.Now()
@@ -604,7 +618,7 @@ func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, li
 		deploys = append(deploys, dd)
 	}
 	t.r.mu.Lock()
-	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Deployments: deploys}
+	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Deployments: deploys, Routes: &plan.Routes.Table}
 	t.r.mu.Unlock()
 }
 

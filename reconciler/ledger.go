@@ -2,14 +2,20 @@ package reconciler
 
 import (
 	"encoding/json"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/reconciler/deployments"
+	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/replicas"
+	"github.com/shoal-run/shoal/reconciler/services"
 )
 
 // Ledger keys the reconciler writes. Every node holds the ledger, so every
@@ -41,6 +47,12 @@ const (
 	// PrefixCronJob + "namespace/name" -> cronjobs.State JSON: a CronJob's
 	// last schedule time and Jobs.
 	PrefixCronJob = "cronjob/"
+	// PrefixClusterIP + "namespace/name" -> a Service's cluster IP.
+	PrefixClusterIP = "clusterip/"
+	// PrefixNodePort + services.NodePortKey -> a Service port's node port.
+	PrefixNodePort = "nodeport/"
+	// PrefixLoadBalancerIP + "namespace/name" -> a LoadBalancer's address.
+	PrefixLoadBalancerIP = "lbip/"
 	// PrefixDaemonSet + "namespace/name" -> daemons.State JSON: the
 	// templates a DaemonSet's pods may still run and each node's.
 	PrefixDaemonSet = "daemonset/"
@@ -190,4 +202,62 @@ func readNested[T any](l *gossip.Ledger, prefix string) map[string]map[string]T 
 		out[k[:i]][k[i+1:]] = s
 	}
 	return out
+}
+
+// readAllocations returns the ledger's Service allocations; entries that
+// do not parse are skipped (and so reallocated).
+func readAllocations(l *gossip.Ledger) Allocations {
+	a := Allocations{ClusterIPs: map[string]netip.Addr{}, NodePorts: map[string]int32{}, LoadBalancerIPs: map[string]netip.Addr{}}
+	for _, e := range l.List(PrefixClusterIP) {
+		if ip, err := netip.ParseAddr(string(e.Value)); err == nil {
+			a.ClusterIPs[strings.TrimPrefix(e.Key, PrefixClusterIP)] = ip
+		}
+	}
+	for _, e := range l.List(PrefixLoadBalancerIP) {
+		if ip, err := netip.ParseAddr(string(e.Value)); err == nil {
+			a.LoadBalancerIPs[strings.TrimPrefix(e.Key, PrefixLoadBalancerIP)] = ip
+		}
+	}
+	for _, e := range l.List(PrefixNodePort) {
+		if p, err := strconv.ParseInt(string(e.Value), 10, 32); err == nil {
+			a.NodePorts[strings.TrimPrefix(e.Key, PrefixNodePort)] = int32(p)
+		}
+	}
+	return a
+}
+
+// recordAllocations writes a step's new Service allocations and drops the
+// released ones, and reports routing errors once each time they change.
+func (t *term) recordAllocations(p services.Plan) {
+	for k, ip := range p.ClusterIPs {
+		t.put(PrefixClusterIP+k, []byte(ip.String()))
+	}
+	for k, ip := range p.LoadBalancerIPs {
+		t.put(PrefixLoadBalancerIP+k, []byte(ip.String()))
+	}
+	for k, port := range p.NodePorts {
+		t.put(PrefixNodePort+k, []byte(strconv.Itoa(int(port))))
+	}
+	for _, k := range p.ReleaseClusterIPs {
+		t.del(PrefixClusterIP + k)
+	}
+	for _, k := range p.ReleaseLoadBalancerIPs {
+		t.del(PrefixLoadBalancerIP + k)
+	}
+	for _, k := range p.ReleaseNodePorts {
+		t.del(PrefixNodePort + k)
+	}
+	for obj, msg := range p.Errors {
+		if t.routeErr[obj] == msg {
+			continue
+		}
+		t.log.Warn("service networking", "object", obj, "err", msg)
+		if ev := t.r.cfg.Events; ev != nil {
+			parts := strings.SplitN(obj, "/", 3)
+			if len(parts) == 3 {
+				ev.Record(events.Object{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, corev1.EventTypeWarning, "FailedRouting", msg)
+			}
+		}
+	}
+	t.routeErr = p.Errors
 }

@@ -1,0 +1,90 @@
+package reconciler
+
+import (
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/services"
+)
+
+// Networking is the cluster's Service networking configuration, the same
+// on every node (shoal agent flags).
+type Networking struct {
+	// ServiceCIDR is where cluster IPs come from
+	// (services.DefaultServiceCIDR when invalid).
+	ServiceCIDR netip.Prefix
+	// NodePortRange is where node ports come from
+	// (services.DefaultNodePortRange when zero).
+	NodePortRange services.PortRange
+	// LoadBalancerPool is where LoadBalancer addresses come from.
+	LoadBalancerPool []netip.Prefix
+	// ClusterDomain is the DNS domain (services.DefaultClusterDomain when
+	// empty).
+	ClusterDomain string
+}
+
+// Allocations are the ledger's Service address and port allocations
+// (package services).
+type Allocations struct {
+	ClusterIPs      map[string]netip.Addr
+	NodePorts       map[string]int32
+	LoadBalancerIPs map[string]netip.Addr
+}
+
+// computeRoutes runs services.Compute over the desired Services,
+// Endpoints and Ingresses, the pods live nodes report and the live nodes
+// with their pod CIDRs (those recorded and those allocated in this plan).
+// A node's address is its InternalIP, else Input's NodeReport.Address.
+func computeRoutes(in Input, plan *Plan) services.Plan {
+	sin := services.Input{
+		Services:  manifests.Of[*corev1.Service](in.Desired),
+		Endpoints: manifests.Of[*corev1.Endpoints](in.Desired),
+		Ingresses: manifests.Of[*networkingv1.Ingress](in.Desired),
+		Secret: func(ns, name string) *corev1.Secret {
+			s, _ := in.Desired.Get("Secret", ns, name).(*corev1.Secret)
+			return s
+		},
+		ServiceCIDR:      in.Networking.ServiceCIDR,
+		NodePortRange:    in.Networking.NodePortRange,
+		LoadBalancerPool: in.Networking.LoadBalancerPool,
+		ClusterDomain:    in.Networking.ClusterDomain,
+		ClusterIPs:       in.Allocations.ClusterIPs,
+		NodePorts:        in.Allocations.NodePorts,
+		LoadBalancerIPs:  in.Allocations.LoadBalancerIPs,
+	}
+	for _, n := range in.Nodes {
+		if !n.Live {
+			continue
+		}
+		for i := range n.Pods {
+			sin.Pods = append(sin.Pods, &n.Pods[i])
+		}
+		cidr, ok := in.PodCIDRs[n.Name]
+		if !ok {
+			cidr = plan.PodCIDRs[n.Name]
+		}
+		node := services.Node{Name: n.Name, Address: nodeAddress(n)}
+		node.PodCIDR, _ = netip.ParsePrefix(cidr)
+		node.Ready = n.Info != nil && nodeReady(n.Info)
+		sin.Nodes = append(sin.Nodes, node)
+	}
+	return services.Compute(sin)
+}
+
+// nodeAddress is a node's InternalIP from its record, else the address
+// gossip knows it by.
+func nodeAddress(n NodeReport) netip.Addr {
+	if n.Info != nil {
+		for _, a := range n.Info.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				if ip, err := netip.ParseAddr(a.Address); err == nil {
+					return ip
+				}
+			}
+		}
+	}
+	return n.Address
+}
