@@ -447,6 +447,9 @@ func (n *Network) Teardown() error {
 	if err := n.removeRules(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := n.removeRoutes(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := n.deleteBridge(); err != nil {
 		errs = append(errs, err)
 	}

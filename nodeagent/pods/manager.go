@@ -73,6 +73,11 @@ type Config struct {
 	NetNS   string
 	Backoff restart.Config
 	Logger  *slog.Logger
+	// ServiceEnv, if set, returns the service-link variables of a
+	// namespace for a container about to start (its pod's
+	// enableServiceLinks says whether the Docker-link style ones are
+	// wanted); it must be safe for concurrent use.
+	ServiceEnv func(namespace string, links bool) []corev1.EnvVar
 	// Event, if set, receives the kubelet's events about pods (Pulled,
 	// Failed, Created, Started, Killing, BackOff) as they happen, on the
 	// pod's worker goroutine: it must not block.

@@ -309,7 +309,13 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 	if sandbox != nil && sandbox.IP.IsValid() {
 		podIP = sandbox.IP.String()
 	}
-	env, warnings, err := Env(EnvInput{Pod: w.currentPod(), Container: r.spec, PodIP: podIP, HostIP: w.m.cfg.NodeIP, NodeName: w.m.cfg.NodeName, Config: w.m.configSource()})
+	pod := w.currentPod()
+	var svcEnv []corev1.EnvVar
+	if f := w.m.cfg.ServiceEnv; f != nil {
+		svcEnv = f(pod.Namespace, pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks)
+	}
+	env, warnings, err := Env(EnvInput{Pod: pod, Container: r.spec, PodIP: podIP, HostIP: w.m.cfg.NodeIP, NodeName: w.m.cfg.NodeName,
+		ServiceEnv: svcEnv, Config: w.m.configSource()})
 	for _, warn := range warnings {
 		w.log.Warn("container environment", "container", r.spec.Name, "warning", warn)
 	}

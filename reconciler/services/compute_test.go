@@ -322,3 +322,36 @@ spec:
 		t.Fatal("no error for the missing backend and secret")
 	}
 }
+
+func TestEnvVars(t *testing.T) {
+	tbl := &Table{Services: []Service{
+		{Namespace: "default", Name: "redis-primary", ClusterIP: netip.MustParseAddr("10.96.0.11"),
+			Ports: []Port{{Name: "redis", Protocol: corev1.ProtocolTCP, Port: 6379}, {Protocol: corev1.ProtocolUDP, Port: 53}}},
+		{Namespace: "default", Name: "headless", Headless: true, Ports: []Port{{Protocol: corev1.ProtocolTCP, Port: 80}}},
+		{Namespace: "other", Name: "x", ClusterIP: netip.MustParseAddr("10.96.0.12"), Ports: []Port{{Protocol: corev1.ProtocolTCP, Port: 80}}},
+	}}
+	var got []string
+	for _, e := range EnvVars(tbl, "default", true) {
+		got = append(got, e.Name+"="+e.Value)
+	}
+	want := []string{
+		"REDIS_PRIMARY_SERVICE_HOST=10.96.0.11",
+		"REDIS_PRIMARY_SERVICE_PORT=6379",
+		"REDIS_PRIMARY_SERVICE_PORT_REDIS=6379",
+		"REDIS_PRIMARY_PORT=tcp://10.96.0.11:6379",
+		"REDIS_PRIMARY_PORT_6379_TCP=tcp://10.96.0.11:6379",
+		"REDIS_PRIMARY_PORT_6379_TCP_PROTO=tcp",
+		"REDIS_PRIMARY_PORT_6379_TCP_PORT=6379",
+		"REDIS_PRIMARY_PORT_6379_TCP_ADDR=10.96.0.11",
+		"REDIS_PRIMARY_PORT_53_UDP=udp://10.96.0.11:53",
+		"REDIS_PRIMARY_PORT_53_UDP_PROTO=udp",
+		"REDIS_PRIMARY_PORT_53_UDP_PORT=53",
+		"REDIS_PRIMARY_PORT_53_UDP_ADDR=10.96.0.11",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := len(EnvVars(tbl, "default", false)); n != 3 {
+		t.Fatalf("without links: %d variables, want 3", n)
+	}
+}
