@@ -22,6 +22,7 @@ import (
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/reconciler"
 	"github.com/shoal-run/shoal/reconciler/placement"
+	"github.com/shoal-run/shoal/reconciler/services"
 )
 
 // agentConfig is a cluster node's configuration; `shoal agent` binds its
@@ -62,6 +63,12 @@ type agentConfig struct {
 	// ReplaceAfter is how long a node may be unreachable before the pods
 	// controllers made on it run elsewhere.
 	ReplaceAfter time.Duration
+	// ServiceCIDR, NodePortRange, LBPool and ClusterDomain are the Service
+	// networking configuration; they must be the same on every node.
+	ServiceCIDR   string
+	NodePortRange string
+	LBPool        []string
+	ClusterDomain string
 	// Node-local parts, as for `shoal up`.
 	Bridge       string
 	CgroupParent string
@@ -85,6 +92,9 @@ func defaultAgentConfig() agentConfig {
 		GitPollInterval: 5 * time.Second,
 		Reconciler:      true,
 		ClusterCIDR:     "10.244.0.0/16",
+		ServiceCIDR:     services.DefaultServiceCIDR.String(),
+		NodePortRange:   fmt.Sprintf("%d-%d", services.DefaultNodePortRange.First, services.DefaultNodePortRange.Last),
+		ClusterDomain:   services.DefaultClusterDomain,
 		NodeLostAfter:   placement.DefaultNodeLostAfter,
 		ReplaceAfter:    reconciler.DefaultReplaceAfter,
 		Bridge:          "shoal0",
@@ -154,6 +164,10 @@ next start to re-adopt ("shoal down --data-dir DIR" removes them).`,
 	f.DurationVar(&cfg.GitPollInterval, "git-poll-interval", cfg.GitPollInterval, "how often the leader checks the branch for a new commit")
 	f.BoolVar(&cfg.Reconciler, "reconciler", cfg.Reconciler, "whether this node may be elected reconciler")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "address range of all pods; each node gets a /24 of it (must be the same on every node)")
+	f.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "address range of Services' cluster IPs (must be the same on every node)")
+	f.StringVar(&cfg.NodePortRange, "node-port-range", cfg.NodePortRange, "range of node ports, FIRST-LAST (must be the same on every node)")
+	f.StringArrayVar(&cfg.LBPool, "lb-pool", nil, "addresses for LoadBalancer Services, as a CIDR on the node network (repeatable; must be the same on every node)")
+	f.StringVar(&cfg.ClusterDomain, "cluster-domain", cfg.ClusterDomain, "DNS domain of the cluster")
 	f.DurationVar(&cfg.NodeLostAfter, "node-lost-after", cfg.NodeLostAfter, "how long a node may be unreachable before its bare pods are reported failed")
 	f.DurationVar(&cfg.ReplaceAfter, "pod-replace-after", cfg.ReplaceAfter, "how long a node may be unreachable before the pods of ReplicaSets, Deployments and Jobs on it run elsewhere")
 	f.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "name of the pods' bridge")
@@ -201,6 +215,7 @@ type resolved struct {
 	apiListen    string
 	apiAdvertise string
 	clusterCIDR  netip.Prefix
+	networking   reconciler.Networking
 }
 
 // resolve checks the configuration and reads its files.
@@ -264,6 +279,9 @@ func (c *agentConfig) resolve() (*resolved, error) {
 	r.apiAdvertise = api.String()
 	if r.clusterCIDR, err = netip.ParsePrefix(c.ClusterCIDR); err != nil || !r.clusterCIDR.Addr().Is4() || r.clusterCIDR.Bits() > 24 {
 		return nil, fmt.Errorf("--cluster-cidr %q: give an IPv4 range of /24 or larger, e.g. 10.244.0.0/16", c.ClusterCIDR)
+	}
+	if r.networking, err = c.networking(); err != nil {
+		return nil, err
 	}
 	if c.CgroupParent == "" {
 		c.CgroupParent = "/shoal/" + c.Name
@@ -352,4 +370,33 @@ func waitCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// networking reads the Service networking flags.
+func (c *agentConfig) networking() (reconciler.Networking, error) {
+	var n reconciler.Networking
+	var err error
+	if n.ServiceCIDR, err = netip.ParsePrefix(c.ServiceCIDR); err != nil || !n.ServiceCIDR.Addr().Is4() || n.ServiceCIDR.Bits() > 28 {
+		return n, fmt.Errorf("--service-cidr %q: give an IPv4 range of /28 or larger, e.g. 10.96.0.0/12", c.ServiceCIDR)
+	}
+	n.ServiceCIDR = n.ServiceCIDR.Masked()
+	first, last, ok := strings.Cut(c.NodePortRange, "-")
+	a, err1 := strconv.ParseUint(first, 10, 16)
+	b, err2 := strconv.ParseUint(last, 10, 16)
+	if !ok || err1 != nil || err2 != nil || a == 0 || a > b {
+		return n, fmt.Errorf("--node-port-range %q: give FIRST-LAST, e.g. 30000-32767", c.NodePortRange)
+	}
+	n.NodePortRange = services.PortRange{First: int32(a), Last: int32(b)}
+	for _, s := range c.LBPool {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || !p.Addr().Is4() {
+			return n, fmt.Errorf("--lb-pool %q: give an IPv4 CIDR on the node network, e.g. 192.168.1.240/28", s)
+		}
+		n.LoadBalancerPool = append(n.LoadBalancerPool, p.Masked())
+	}
+	n.ClusterDomain = strings.TrimSuffix(c.ClusterDomain, ".")
+	if n.ClusterDomain == "" {
+		return n, errors.New("--cluster-domain: give a DNS domain, e.g. cluster.local")
+	}
+	return n, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/shoal-run/shoal/reconciler"
 	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
+	"github.com/shoal-run/shoal/reconciler/services"
 )
 
 // agent is a running cluster node: gossip, the transport endpoints, the
@@ -57,6 +58,7 @@ type agent struct {
 	binder   *localBinder
 	peers    map[string]*api.Client
 	records  map[string]corev1.Node // last record fetched of each member
+	routes   atomic.Pointer[services.Table]
 }
 
 // runAgent runs a cluster node until ctx ends, then leaves the cluster and
@@ -136,6 +138,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 	rc := reconciler.Config{
 		Cluster: a.cluster, Transport: a.tclient, Statuses: a.statuses,
 		ClusterCIDR: r.clusterCIDR, NodeLostAfter: cfg.NodeLostAfter, ReplaceAfter: cfg.ReplaceAfter,
+		Networking: r.networking,
 		Logger: log, Metrics: a.metrics, Events: a.events,
 	}
 	if a.src != nil {
@@ -359,6 +362,7 @@ func (a *agent) runPods(ctx context.Context) error {
 	}
 	nc := a.cfg.nodeConfigOf(cidr)
 	nc.NodeIP = a.r.advertise.Addr().String()
+	nc.ServiceEnv = a.serviceEnv
 	nc.Event = func(pod *corev1.Pod, eventType, reason, message string) {
 		a.podEvents.Record(events.Object{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}, eventType, reason, message)
 	}
@@ -436,6 +440,7 @@ func (a *agent) apply(p *nodeParts, st transport.NodeState) {
 	for i := range st.StorageClasses {
 		add("StorageClass", "", st.StorageClasses[i].Name, &st.StorageClasses[i])
 	}
+	a.applyRoutes(p, st.Routes)
 	a.log.Info("applying desired state", "term", st.Term, "generation", st.Generation, "pods", len(st.Pods))
 	set := manifests.NewSet(objs)
 	p.mgr.SetClaims(a.binder.Sync(set))

@@ -48,6 +48,9 @@ type nodeConfig struct {
 	RepoPath string `json:"repoPath,omitempty"`
 	// Event receives the pods' events (the agent's store); not saved.
 	Event func(pod *corev1.Pod, eventType, reason, message string) `json:"-"`
+	// ServiceEnv gives the pods' service-link variables (the agent's
+	// routing table); not saved.
+	ServiceEnv func(namespace string, links bool) []corev1.EnvVar `json:"-"`
 }
 
 // defaultNodeConfig is the configuration of a node whose node.json does not
@@ -165,6 +168,7 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 		PodPidsLimit: cfg.PodPidsLimit,
 		Logger:       log,
 		Event:        cfg.Event,
+		ServiceEnv:   cfg.ServiceEnv,
 	}, p.rt, p.images, p.net)
 	if err != nil {
 		return nil, err
