@@ -154,6 +154,16 @@ func IsNamespaced(kind string) bool {
 	return ok && k.namespaced
 }
 
+// NewObject returns an empty object of a kind shoal reads, in the current
+// API version of that kind (*appsv1.Deployment for "Deployment"), to decode
+// an object shoal stored itself; nil for any other kind.
+func NewObject(kind string) runtime.Object {
+	if k, ok := kindsByName[kind]; ok {
+		return k.newObj()
+	}
+	return nil
+}
+
 // SupportedKinds returns the kinds shoal reads fully, sorted.
 func SupportedKinds() []string {
 	out := make([]string, 0, len(kinds))

@@ -224,7 +224,9 @@ func objectMetaRules(template bool) *ruleGroup {
 	name := sup("name", "required; the object's identity in Git and in the cluster")
 	namespace := sup("namespace", "defaults to \"default\" for namespaced kinds; ignored with a warning for cluster-scoped kinds")
 	group := "ObjectMeta"
+	annotations := sup("annotations", `shoal.run/prune: "false" (or Flux's kustomize.toolkit.fluxcd.io/prune: disabled, or Argo CD's argocd.argoproj.io/sync-options: Prune=false) keeps the object running as last applied when it leaves Git, until shoal delete`)
 	if template {
+		annotations = sup("annotations")
 		name = ign("name", "a controller names the pods and jobs it creates")
 		namespace = ign("namespace", "a template's objects live in the namespace of their controller")
 		group = "ObjectMeta (templates)"
@@ -232,7 +234,7 @@ func objectMetaRules(template bool) *ruleGroup {
 	return newGroup(group, nil,
 		name, namespace,
 		tree(sup("labels")),
-		tree(sup("annotations")),
+		tree(annotations),
 		ref("generateName", "metadata.generateName is not supported: an object in Git needs a fixed metadata.name"),
 		ign("selfLink", serverSet),
 		ign("uid", serverSet),

@@ -124,8 +124,18 @@ func validateObjectMeta(meta *metav1.ObjectMeta, namespaced bool, nameFn nameFun
 	for i, f := range meta.Finalizers {
 		allErrs = append(allErrs, validateKubeFinalizerName(f, fldPath.Child("finalizers").Index(i))...)
 	}
+	if v, ok := meta.Annotations[PruneAnnotation]; ok && v != "false" && v != "true" {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("annotations").Key(PruneAnnotation), v,
+			`must be "false" (keep the object running when it leaves Git, until shoal delete) or "true" (the default: delete it with Git)`))
+	}
 	return allErrs
 }
+
+// PruneAnnotation set to "false" on an object keeps it running as last
+// applied when it disappears from Git, until `shoal delete` removes it
+// (package reconciler/prune). "true" is the default; any other value is
+// an error, so that a typo does not silently leave the object unprotected.
+const PruneAnnotation = "shoal.run/prune"
 
 // standardFinalizers are the finalizer names that need no domain prefix.
 var standardFinalizers = map[string]bool{

@@ -164,6 +164,9 @@ func TestValidateObjectMeta(t *testing.T) {
 		{name: "standard and qualified finalizers", mutate: func(d *appsv1.Deployment) {
 			d.Finalizers = []string{"foregroundDeletion", "example.com/cleanup"}
 		}},
+		{name: "prune opt-out", mutate: func(d *appsv1.Deployment) { d.Annotations = map[string]string{PruneAnnotation: "false"} }},
+		{name: "prune value not a boolean", mutate: func(d *appsv1.Deployment) { d.Annotations = map[string]string{PruneAnnotation: "no"} },
+			want: []string{`metadata.annotations[shoal.run/prune]: Invalid value: "no": must be "false" (keep the object running when it leaves Git, until shoal delete) or "true" (the default: delete it with Git)`}},
 	})
 }
 

@@ -44,7 +44,8 @@ type NodeReport struct {
 
 // Input is everything Compute needs. Compute never modifies it.
 type Input struct {
-	// Desired is the last good commit's objects; nil when none has loaded
+	// Desired is the last good commit's objects, with those kept though
+	// removed from Git (package prune); nil when none has loaded
 	// in this term yet, in which case Compute only allocates pod CIDRs and
 	// the caller pushes nothing (nodes keep what they run).
 	Desired *manifests.Set

@@ -95,7 +95,7 @@ type Reconciler struct {
 	cfg Config
 	log *slog.Logger
 
-	requests chan podRequest // quarantine and delete, run by the leading term
+	requests chan request // quarantine and delete, run by the leading term
 
 	mu   sync.Mutex
 	view View
@@ -146,7 +146,7 @@ func New(cfg Config) (*Reconciler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Reconciler{cfg: cfg, log: cfg.Logger.With("component", "reconciler"), requests: make(chan podRequest)}, nil
+	return &Reconciler{cfg: cfg, log: cfg.Logger.With("component", "reconciler"), requests: make(chan request)}, nil
 }
 
 // View returns the leader's last view; its Term is empty when this node
@@ -172,8 +172,15 @@ type term struct {
 	ledger  *gossip.Ledger
 	log     *slog.Logger
 	wake    chan struct{}
-	desired *manifests.Set
+	desired *manifests.Set // the commit in force
 	rev     gitsource.Revision
+	// withKept is desired with the objects kept though removed from Git
+	// (see applied), computed for the commit keptFor; keptWatch signals a
+	// change of the ledger's kept records, which sets keptDirty.
+	withKept  *manifests.Set
+	keptFor   *manifests.Set
+	keptWatch <-chan struct{}
+	keptDirty bool
 
 	mu       sync.Mutex // guards sent and generation (push goroutines)
 	sent     map[string]*sent
@@ -197,7 +204,9 @@ func (r *Reconciler) Lead(ctx context.Context, tm gossip.Term) {
 		log:  r.log.With("term", tm),
 		wake: make(chan struct{}, 1),
 		sent: map[string]*sent{}, lastSeen: map[string]time.Time{},
+		keptDirty: true,
 	}
+	t.keptWatch = t.ledger.Watch(ctx, PrefixKept)
 	start := r.cfg.Now()
 	for _, m := range r.cfg.Cluster.Members() {
 		t.lastSeen[m.Name] = start
@@ -354,9 +363,12 @@ func (t *term) step(ctx context.Context) {
 		Networking:     t.r.cfg.Networking,
 		Allocations:    readAllocations(t.ledger),
 	}
+	if t.desired != nil {
+		in.Desired = t.applied(now)
+	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
-		in.Desired = withoutFailed(t.desired, failed)
+		in.Desired = withoutFailed(in.Desired, failed)
 	}
 	addrs := map[string]string{}
 	var fp strings.Builder
@@ -573,7 +585,7 @@ func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, li
 	var out []corev1.Pod
 	// Every desired pod, failed bare pods included (plan.Pods lacks them).
 	pods := append([]*corev1.Pod(nil), plan.Pods...)
-	for _, p := range manifests.Of[*corev1.Pod](t.desired) {
+	for _, p := range manifests.Of[*corev1.Pod](t.withKept) {
 		if _, ok := failed[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]; ok {
 			pods = append(pods, p)
 		}
@@ -605,7 +617,7 @@ func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, li
 	}
 	var deploys []appsv1.Deployment
 	sets := readDeploymentSets(t.ledger)
-	for _, d := range manifests.Of[*appsv1.Deployment](t.desired) {
+	for _, d := range manifests.Of[*appsv1.Deployment](t.withKept) {
 		dd := *d.DeepCopy()
 		dd.Status = plan.Deployments.Status[deployments.Key(d)]
 		// Created: when its first ReplicaSet was made (Git objects have no
@@ -668,7 +680,7 @@ func readFailed(l *gossip.Ledger) map[types.NamespacedName]failure {
 // pods no longer desired with that spec.
 func (t *term) recordFailed(plan Plan, failed map[types.NamespacedName]failure) {
 	desired := map[types.NamespacedName]string{}
-	for _, p := range manifests.Of[*corev1.Pod](t.desired) {
+	for _, p := range manifests.Of[*corev1.Pod](t.withKept) {
 		desired[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = specHash(p)
 	}
 	placements := readPlacements(t.ledger)

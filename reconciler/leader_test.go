@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/gossip/transport"
+	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
 	"github.com/shoal-run/shoal/testenv"
 )
@@ -43,6 +45,7 @@ type member struct {
 	cluster  *gossip.Cluster
 	recv     *transport.Receiver
 	rec      *Reconciler
+	events   *events.Store
 	srv      *httptest.Server
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -132,8 +135,9 @@ func startMember(t *testing.T, name string, start time.Time, join string, repoUR
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.events = events.New(events.Config{Component: "shoal-reconciler"})
 	if m.rec, err = New(Config{
-		Cluster: m.cluster, Transport: client, Source: src, Statuses: statuses,
+		Cluster: m.cluster, Transport: client, Source: src, Statuses: statuses, Events: m.events,
 		Interval: 100 * time.Millisecond, NodeLostAfter: 3 * time.Second, Logger: testLogger().With("member", name),
 	}); err != nil {
 		t.Fatal(err)
@@ -172,6 +176,17 @@ func startMember(t *testing.T, name string, start time.Time, join string, repoUR
 		}
 	})
 	return m
+}
+
+// startThree starts members a, b and c, in that order of age (a leads
+// first), with their labels by name.
+func startThree(t *testing.T, repoURL string, labels map[string]map[string]string) (a, b, c *member) {
+	base := time.Now()
+	a = startMember(t, "a", base, "", repoURL, labels["a"])
+	join := a.cluster.LocalMember().Addr.String()
+	b = startMember(t, "b", base.Add(time.Millisecond), join, repoURL, labels["b"])
+	c = startMember(t, "c", base.Add(2*time.Millisecond), join, repoURL, labels["c"])
+	return a, b, c
 }
 
 // gitRepo is a bare repository over smart HTTP and a working copy.
@@ -257,11 +272,7 @@ spec:
 func TestLeaderPlacesFailsOverAndKeepsLastGoodCommit(t *testing.T) {
 	repo := newGitRepo(t)
 	good := repo.push("pods.yaml", twoPods, "two pods")
-	base := time.Now()
-	a := startMember(t, "a", base, "", repo.url, map[string]string{"zone": "a"})
-	join := a.cluster.LocalMember().Addr.String()
-	b := startMember(t, "b", base.Add(time.Millisecond), join, repo.url, map[string]string{"zone": "b"})
-	c := startMember(t, "c", base.Add(2*time.Millisecond), join, repo.url, map[string]string{"zone": "c"})
+	a, b, c := startThree(t, repo.url, map[string]map[string]string{"a": {"zone": "a"}, "b": {"zone": "b"}, "c": {"zone": "c"}})
 	all := []*member{a, b, c}
 
 	// Every node gets a pod CIDR; web runs on b (zone=b); "any" on exactly
@@ -434,4 +445,126 @@ spec: {containers: [{name: c, image: busybox}]}
 		_, ok := ps[other]
 		return !ok && len(ps) == 3
 	})
+}
+
+var keptAndPlain = testenv.DeploymentYAML("kept", `shoal.run/prune: "false"`, "{name: c, image: busybox}") + "---\n" +
+	testenv.DeploymentYAML("plain", "", "{name: c, image: busybox}") + `---
+apiVersion: v1
+kind: Pod
+metadata: {name: keeper, annotations: {argocd.argoproj.io/sync-options: Prune=false}}
+spec: {containers: [{name: c, image: busybox}]}
+`
+
+// TestPruneOptOut runs three members over real gossip, transport and Git:
+// of two Deployments removed in one commit, the plain one's pods stop and
+// the one that opts out of pruning keeps running; a commit that does not
+// load changes nothing; a new leader still keeps it; deleting it stops it.
+func TestPruneOptOut(t *testing.T) {
+	repo := newGitRepo(t)
+	repo.push("cfg.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n", "config")
+	repo.push("apps.yaml", keptAndPlain, "two deployments")
+	a, b, c := startThree(t, repo.url, nil)
+	ctx := context.Background()
+
+	// pods returns the pods of a Deployment that the members run.
+	pods := func(ms []*member, deploy string) []string {
+		var out []string
+		for _, m := range ms {
+			for _, p := range m.pods() {
+				if strings.HasPrefix(p, deploy+"-") {
+					out = append(out, p)
+				}
+			}
+		}
+		return out
+	}
+	all := []*member{a, b, c}
+	bare := func(ms []*member) int {
+		n := 0
+		for _, m := range ms {
+			n += strings.Count(" "+strings.Join(m.pods(), " ")+" ", " keeper ")
+		}
+		return n
+	}
+	waitFor(t, 15*time.Second, "both Deployments and the bare pod running", func() bool {
+		return len(pods(all, "kept")) == 1 && len(pods(all, "plain")) == 1 && bare(all) == 1
+	})
+	keptPod := pods(all, "kept")[0]
+	record := PrefixKept + "Deployment/default/kept"
+	waitFor(t, 5*time.Second, "every ledger holds the kept Deployment's record", func() bool {
+		for _, m := range all {
+			if _, ok := m.cluster.Ledger().Get(record); !ok {
+				return false
+			}
+		}
+		return true
+	})
+
+	removed := repo.push("apps.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n", "remove both Deployments")
+	waitFor(t, 15*time.Second, "the plain Deployment's pods stopped", func() bool {
+		return a.rec.View().Revision.Commit == removed && len(pods(all, "plain")) == 0
+	})
+	if got := pods(all, "kept"); len(got) != 1 || got[0] != keptPod || bare(all) != 1 {
+		t.Fatalf("the kept Deployment runs %v, want %s as before; the kept bare pod runs %d times", got, keptPod, bare(all))
+	}
+	waitFor(t, 5*time.Second, "another node lists the kept Deployment and pod", func() bool {
+		k := Kept(c.cluster.Ledger())
+		return len(k) == 2 && k[0].Key.Name == "kept" && k[0].RemovedCommit == removed && k[0].File == "apps.yaml" && k[1].Key.Name == "keeper"
+	})
+	var skipped []string
+	for _, e := range a.events.List("") {
+		if e.Reason == ReasonPruneSkipped {
+			skipped = append(skipped, e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name+": "+e.Message)
+		}
+	}
+	sort.Strings(skipped)
+	if len(skipped) != 2 || !strings.Contains(skipped[0], "Deployment/kept: Removed from Git") || !strings.Contains(skipped[0], "shoal delete deployment kept") ||
+		!strings.Contains(skipped[1], "Pod/keeper: Removed from Git") || !strings.Contains(skipped[1], "(argocd.argoproj.io/sync-options: Prune=false)") {
+		t.Fatalf("PruneSkipped events %q", skipped)
+	}
+	if err := a.rec.Delete(ctx, "ConfigMap", "default", "cfg"); !errors.Is(err, ErrFromGit) || !strings.Contains(err.Error(), "ConfigMap/default/cfg is in Git at cfg.yaml:1: remove it there") {
+		t.Fatalf("delete of a ConfigMap in Git: %v", err)
+	}
+	if err := a.rec.Delete(ctx, "Deployment", "default", "plain"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("delete of a pruned Deployment: %v", err)
+	}
+
+	// A commit that does not load changes nothing, the record included.
+	before, _ := a.cluster.Ledger().Get(record)
+	bad := repo.push("apps.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kept, lables: {}}\n", "broken")
+	waitFor(t, 10*time.Second, "the load error recorded", func() bool {
+		s := Syncs(a.cluster.Ledger())
+		return len(s) == 1 && s[0].ErrorCommit == bad
+	})
+	if after, _ := a.cluster.Ledger().Get(record); after.Seq != before.Seq {
+		t.Fatalf("a commit that does not load rewrote the record")
+	}
+
+	// A new leader keeps it.
+	a.stop()
+	rest := []*member{b, c}
+	more := repo.push("apps.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: more}\n", "fixed")
+	waitFor(t, 15*time.Second, "b leads and applies the next commit, with the kept Deployment", func() bool {
+		v := b.rec.View()
+		return v.Revision.Commit == more && len(v.Deployments) == 1 && v.Deployments[0].Name == "kept"
+	})
+	if got := pods(rest, "kept"); len(got) != 1 || got[0] != keptPod {
+		// The pod ran on a: it is replaced on b or c once a is gone.
+		waitFor(t, 15*time.Second, "the kept Deployment's pod on a live node", func() bool { return len(pods(rest, "kept")) == 1 })
+	}
+
+	// shoal delete removes them for good.
+	if err := b.rec.Delete(ctx, "Deployment", "default", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.rec.DeletePod(ctx, "default", "keeper"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the kept objects' pods stopped and their records gone", func() bool {
+		_, ok := c.cluster.Ledger().Get(record)
+		return len(pods(rest, "kept")) == 0 && bare(rest) == 0 && !ok && len(Kept(c.cluster.Ledger())) == 0
+	})
+	if err := b.rec.Delete(ctx, "Deployment", "default", "kept"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleting it again: %v", err)
+	}
 }

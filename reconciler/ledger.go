@@ -56,6 +56,10 @@ const (
 	// PrefixDaemonSet + "namespace/name" -> daemons.State JSON: the
 	// templates a DaemonSet's pods may still run and each node's.
 	PrefixDaemonSet = "daemonset/"
+	// PrefixKept + prune.RecordKey -> prune.Record JSON: an object that
+	// opts out of pruning, as last applied, kept running when it leaves
+	// Git until shoal delete.
+	PrefixKept = "kept/"
 )
 
 // SyncRecord is the outcome of the last sync of one tracked ref.

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/reconciler/events"
+	"github.com/shoal-run/shoal/reconciler/prune"
 )
 
 // PrefixQuarantine + "namespace/name" -> Quarantined JSON: a pod taken out
@@ -29,17 +32,20 @@ type Quarantined struct {
 	Released bool `json:"released,omitempty"`
 }
 
-// Errors of pod requests.
+// Errors of quarantine and delete requests.
 var (
-	ErrNotLeading  = errors.New("this node does not lead")
-	ErrPodNotFound = errors.New("pod not found")
-	ErrFromGit     = errors.New("the pod comes from Git")
+	ErrNotLeading = errors.New("this node does not lead")
+	// ErrNotFound: nothing that can be deleted (or quarantined) by that
+	// name. ErrPodNotFound wraps it.
+	ErrNotFound    = errors.New("not found")
+	ErrPodNotFound = fmt.Errorf("pod %w", ErrNotFound)
+	ErrFromGit     = errors.New("it comes from Git")
 )
 
-// podRequest is a quarantine or delete asked of the leader.
-type podRequest struct {
+// request is a quarantine or delete asked of the leader.
+type request struct {
 	quarantine bool
-	key        types.NamespacedName
+	key        manifests.Key
 	reply      chan error
 }
 
@@ -48,17 +54,35 @@ type podRequest struct {
 // shoal.run/quarantined=true and without its ownerReference, until
 // DeletePod. It fails with ErrNotLeading on a node that does not lead.
 func (r *Reconciler) Quarantine(ctx context.Context, namespace, name string) error {
-	return r.request(ctx, podRequest{quarantine: true, key: types.NamespacedName{Namespace: namespace, Name: name}})
+	return r.request(ctx, request{quarantine: true, key: manifests.Key{Kind: "Pod", Namespace: namespace, Name: name}})
 }
 
 // DeletePod deletes a pod that does not come from Git: a quarantined pod
-// stops; a pod a controller made is replaced. A bare pod of the repository
-// is refused with ErrFromGit (remove it from Git).
+// stops; a pod a controller made is replaced; a bare pod kept though
+// removed from Git stops. A bare pod of the repository is refused with
+// ErrFromGit (remove it from Git).
 func (r *Reconciler) DeletePod(ctx context.Context, namespace, name string) error {
-	return r.request(ctx, podRequest{key: types.NamespacedName{Namespace: namespace, Name: name}})
+	return r.Delete(ctx, "Pod", namespace, name)
 }
 
-func (r *Reconciler) request(ctx context.Context, req podRequest) error {
+// Delete deletes an object that does not come from Git, of any kind the
+// manifests read (namespace "" for cluster-scoped kinds). A Pod: see
+// DeletePod. Any other object must be kept though removed from Git (it
+// opts out of pruning, package prune): its record goes and it stops
+// running. An object of the repository is refused with ErrFromGit naming
+// its file; anything else is ErrNotFound. It fails with ErrNotLeading on a
+// node that does not lead.
+func (r *Reconciler) Delete(ctx context.Context, kind, namespace, name string) error {
+	if manifests.NewObject(kind) == nil {
+		return fmt.Errorf("%w: kind %s is not one shoal reads (%s)", ErrNotFound, kind, strings.Join(manifests.SupportedKinds(), ", "))
+	}
+	if !manifests.IsNamespaced(kind) {
+		namespace = ""
+	}
+	return r.request(ctx, request{key: manifests.Key{Kind: kind, Namespace: namespace, Name: name}})
+}
+
+func (r *Reconciler) request(ctx context.Context, req request) error {
 	req.reply = make(chan error, 1)
 	select {
 	case r.requests <- req:
@@ -73,12 +97,15 @@ func (r *Reconciler) request(ctx context.Context, req podRequest) error {
 	}
 }
 
-// handle runs a pod request in the term's loop, under its term.
-func (t *term) handle(req podRequest) error {
-	key := req.key
+// handle runs a request in the term's loop, under its term.
+func (t *term) handle(req request) error {
+	key := types.NamespacedName{Namespace: req.key.Namespace, Name: req.key.Name}
 	path := key.Namespace + "/" + key.Name
 	if t.desired == nil {
 		return fmt.Errorf("%w: the leader has not loaded the desired state yet", ErrNotLeading)
+	}
+	if req.key.Kind != "Pod" {
+		return t.deleteKept(req.key)
 	}
 	_, owned := t.ledger.Get(PrefixOwned + path)
 	_, quarantined := t.ledger.Get(PrefixQuarantine + path)
@@ -119,15 +146,16 @@ func (t *term) handle(req podRequest) error {
 		}
 		return nil
 	}
+	_, kept := t.ledger.Get(PrefixKept + prune.RecordKey(req.key))
 	switch {
 	case quarantined:
 		t.del(PrefixQuarantine + path)
 	case owned:
 		t.del(PrefixOwned + path) // its controller replaces it
-	case t.desired.Get("Pod", key.Namespace, key.Name) != nil:
-		return fmt.Errorf("%w: pod %s is in the repository: remove it from Git to delete it", ErrFromGit, path)
+	case kept || t.desired.Get("Pod", key.Namespace, key.Name) != nil:
+		return t.deleteKept(req.key)
 	default:
-		return fmt.Errorf("%w: no pod %s that can be deleted (controllers' pods and quarantined ones can)", ErrPodNotFound, path)
+		return fmt.Errorf("%w: no pod %s that can be deleted (controllers' pods, quarantined ones and bare pods kept though removed from Git can)", ErrPodNotFound, path)
 	}
 	t.flush()
 	t.log.Info("pod deleted", "pod", path)

@@ -260,6 +260,16 @@ func (a *agent) DeletePod(ctx context.Context, ns, name string) error {
 		func() error { return a.rec.DeletePod(ctx, ns, name) })
 }
 
+// DeleteObject implements api.ObjectControl.
+func (a *agent) DeleteObject(ctx context.Context, kind, ns, name string) error {
+	res, ok := api.ResourceFor(kind)
+	if !ok {
+		return fmt.Errorf("kind %s cannot be deleted: %w", kind, api.ErrNotFound)
+	}
+	return a.podControl(ctx, func(c *api.Client) error { return c.DeleteObject(ctx, res, ns, name) },
+		func() error { return a.rec.Delete(ctx, kind, ns, name) })
+}
+
 // podControl runs a pod request on the leader: here, or forwarded.
 func (a *agent) podControl(ctx context.Context, remote func(*api.Client) error, local func() error) error {
 	c, err := a.leaderClient()
@@ -270,11 +280,13 @@ func (a *agent) podControl(ctx context.Context, remote func(*api.Client) error, 
 		return remote(c)
 	}
 	err = local()
+	// The API's own errors, so that the message reaches the user as the
+	// reconciler wrote it.
 	switch {
-	case errors.Is(err, reconciler.ErrPodNotFound):
-		return fmt.Errorf("%v: %w", err, api.ErrNotFound)
+	case errors.Is(err, reconciler.ErrNotFound):
+		return &api.Error{Message: err.Error(), Reason: api.ReasonNotFound, Code: http.StatusNotFound}
 	case errors.Is(err, reconciler.ErrFromGit), errors.Is(err, reconciler.ErrNotLeading):
-		return fmt.Errorf("%v: %w", err, api.ErrBadRequest)
+		return &api.Error{Message: err.Error(), Reason: api.ReasonBadRequest, Code: http.StatusBadRequest}
 	}
 	return err
 }
@@ -502,6 +514,12 @@ func (a *agent) Status(ctx context.Context) (*api.ClusterStatus, error) {
 	}
 	if st.Sync.Ref == "" && a.cfg.Repo != "" {
 		st.Sync = api.SyncStatus{Repo: reconciler.RedactURL(a.cfg.Repo), Ref: main, Error: "not synced yet"}
+	}
+	for _, r := range reconciler.Kept(a.cluster.Ledger()) {
+		st.Kept = append(st.Kept, api.KeptObject{
+			Kind: r.Key.Kind, Namespace: r.Key.Namespace, Name: r.Key.Name, File: r.File, Commit: r.Commit,
+			Removed: r.Removed, RemovedCommit: r.RemovedCommit,
+		})
 	}
 	return st, nil
 }

@@ -68,6 +68,9 @@ Output formats: the default text, yaml and json (the API's ClusterStatus).`,
 //	Repo:     https://git.example/infra.git
 //	Sync:     main @ 1a2b3c4 "scale web" (synced 12s ago)
 //	Error:    the error of the last sync, when it failed
+//	Kept:     1 object removed from Git but running as last applied, opted out of pruning (shoal delete KIND NAME removes one)
+//	  KIND        NAMESPACE  NAME  LAST FILE      REMOVED
+//	  Deployment  default    web   apps/web.yaml  in 5d6e7f8, 3h ago
 //
 // Ages are relative to now.
 func writeClusterStatus(w io.Writer, st *api.ClusterStatus, now time.Time) error {
@@ -111,8 +114,27 @@ func writeClusterStatus(w io.Writer, st *api.ClusterStatus, now time.Time) error
 			}
 		}
 	}
+	writeKept(&b, st.Kept, now)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeKept lists the objects kept though removed from Git.
+func writeKept(b *strings.Builder, kept []api.KeptObject, now time.Time) {
+	if len(kept) == 0 {
+		return
+	}
+	objects := fmt.Sprintf("%d objects", len(kept))
+	if len(kept) == 1 {
+		objects = "1 object"
+	}
+	fmt.Fprintf(b, "Kept:     %s removed from Git but running as last applied, opted out of pruning (shoal delete KIND NAME removes one)\n", objects)
+	tw := tabwriter.NewWriter(b, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  KIND\tNAMESPACE\tNAME\tLAST FILE\tREMOVED")
+	for _, k := range kept {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\tin %s, %s ago\n", k.Kind, orNone(k.Namespace), k.Name, k.File, shortCommit(k.RemovedCommit), age(k.Removed, now))
+	}
+	tw.Flush()
 }
 
 // showTerm renders a gossip term with the leader's start time readable:

@@ -46,33 +46,31 @@ func TestWriteClusterStatus(t *testing.T) {
 		{Ref: "feature-x", Commit: "ffeeddccbbaa", Time: testNow.Add(-2 * time.Minute), Error: "fetch: timeout", ErrorTime: testNow.Add(-time.Second)},
 	}
 
+	kept := testStatus()
+	kept.Kept = []api.KeptObject{
+		{Kind: "Deployment", Namespace: "default", Name: "web", File: "apps/web.yaml", Commit: "0a0b0c0d0e0f", Removed: testNow.Add(-3 * time.Hour), RemovedCommit: "5d6e7f8a9b0c"},
+		{Kind: "StorageClass", Name: "fast", File: "storage.yaml", Commit: "0a0b0c0d0e0f", Removed: testNow.Add(-time.Minute), RemovedCommit: "1a2b3c4d5e6f"},
+	}
+
+	// head is what testStatus() shows down to its sync.
+	const head = `
+Cluster as seen by node-2
+Leader:   node-1 (term node-1@2026-11-27T11:55:00.123Z)
+Members:  2 alive, 1 dead
+  NAME    STATE  ADDRESS           API               ELIGIBLE  AGE
+  node-1  alive  10.250.1.11:7946  10.250.1.11:7947  yes       4m59s  (leader)
+  node-2  alive  10.250.1.12:7946  10.250.1.12:7947  yes       3h
+  node-3  dead   10.250.1.13:7946  10.250.1.13:7947  no        40m
+Repo:     https://git.example/infra.git
+Sync:     main @ 1a2b3c4 "scale web to 3" (synced 12s ago)
+`
 	tests := []struct {
 		name string
 		st   api.ClusterStatus
 		want string
 	}{
-		{"healthy", testStatus(), `
-Cluster as seen by node-2
-Leader:   node-1 (term node-1@2026-11-27T11:55:00.123Z)
-Members:  2 alive, 1 dead
-  NAME    STATE  ADDRESS           API               ELIGIBLE  AGE
-  node-1  alive  10.250.1.11:7946  10.250.1.11:7947  yes       4m59s  (leader)
-  node-2  alive  10.250.1.12:7946  10.250.1.12:7947  yes       3h
-  node-3  dead   10.250.1.13:7946  10.250.1.13:7947  no        40m
-Repo:     https://git.example/infra.git
-Sync:     main @ 1a2b3c4 "scale web to 3" (synced 12s ago)
-`},
-		{"sync failing", failing, `
-Cluster as seen by node-2
-Leader:   node-1 (term node-1@2026-11-27T11:55:00.123Z)
-Members:  2 alive, 1 dead
-  NAME    STATE  ADDRESS           API               ELIGIBLE  AGE
-  node-1  alive  10.250.1.11:7946  10.250.1.11:7947  yes       4m59s  (leader)
-  node-2  alive  10.250.1.12:7946  10.250.1.12:7947  yes       3h
-  node-3  dead   10.250.1.13:7946  10.250.1.13:7947  no        40m
-Repo:     https://git.example/infra.git
-Sync:     main @ 1a2b3c4 "scale web to 3" (synced 12s ago)
-Error:    web/deploy.yaml: Deployment "web": spec.replicas: must be at least 0 (60s ago)
+		{"healthy", testStatus(), head},
+		{"sync failing", failing, head + `Error:    web/deploy.yaml: Deployment "web": spec.replicas: must be at least 0 (60s ago)
 `},
 		{"no leader, not synced", lonely, `
 Cluster as seen by solo
@@ -91,20 +89,15 @@ Members:  1 alive
 Sync:     main: never synced
 Error:    cloning: authentication required (3s ago)
 `},
-		{"previews", previews, `
-Cluster as seen by node-2
-Leader:   node-1 (term node-1@2026-11-27T11:55:00.123Z)
-Members:  2 alive, 1 dead
-  NAME    STATE  ADDRESS           API               ELIGIBLE  AGE
-  node-1  alive  10.250.1.11:7946  10.250.1.11:7947  yes       4m59s  (leader)
-  node-2  alive  10.250.1.12:7946  10.250.1.12:7947  yes       3h
-  node-3  dead   10.250.1.13:7946  10.250.1.13:7947  no        40m
-Repo:     https://git.example/infra.git
-Sync:     main @ 1a2b3c4 "scale web to 3" (synced 12s ago)
-Refs:
+		{"previews", previews, head + `Refs:
   main @ 1a2b3c4 "scale web to 3" (synced 12s ago)
   feature-x @ ffeeddc (synced 2m ago)
     Error: fetch: timeout (1s ago)
+`},
+		{"objects kept though removed from Git", kept, head + `Kept:     2 objects removed from Git but running as last applied, opted out of pruning (shoal delete KIND NAME removes one)
+  KIND          NAMESPACE  NAME  LAST FILE      REMOVED
+  Deployment    default    web   apps/web.yaml  in 5d6e7f8, 3h ago
+  StorageClass  <none>     fast  storage.yaml   in 1a2b3c4, 60s ago
 `},
 	}
 	for _, tt := range tests {

@@ -42,6 +42,24 @@ type ClusterStatus struct {
 	// Refs are every tracked ref, the main one first; empty when the main
 	// ref is the only one.
 	Refs []SyncStatus `json:"refs,omitempty"`
+	// Kept are the objects that left Git but keep running as last
+	// applied, because they opt out of pruning, sorted by kind, namespace
+	// and name; `shoal delete` removes them.
+	Kept []KeptObject `json:"kept,omitempty"`
+}
+
+// KeptObject is an object kept running though removed from Git.
+type KeptObject struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// File is the repository's file that last had it; Commit is the
+	// commit that applied it as it runs.
+	File   string `json:"file"`
+	Commit string `json:"commit"`
+	// Removed is when it left Git, with the commit RemovedCommit.
+	Removed       time.Time `json:"removed"`
+	RemovedCommit string    `json:"removedCommit"`
 }
 
 // LeaderStatus names the leader and its term.

@@ -34,7 +34,13 @@ func (s *server) podControl(w http.ResponseWriter, r *http.Request, fn func(PodC
 		s.writeError(w, r, errNoCluster)
 		return
 	}
-	if err := fn(pc); err != nil {
+	s.writeResult(w, r, fn(pc))
+}
+
+// writeResult answers a request that returns no object: its error, or
+// Success.
+func (s *server) writeResult(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
 		s.writeError(w, r, errorFor(err))
 		return
 	}

@@ -36,6 +36,13 @@ type ServerOptions struct {
 //	GET  /api/v1/nodes/{name}                           Node
 //	GET  /api/v1/status                                 ClusterStatus
 //
+// and, when svc implements PodControl and ObjectControl:
+//
+//	POST   /api/v1/namespaces/{ns}/pods/{name}/quarantine  QuarantinePod
+//	DELETE /api/v1/namespaces/{ns}/pods/{name}             DeletePod
+//	DELETE Resource.Path of any other kind of Resources    DeleteObject
+//	       (/apis/apps/v1/namespaces/{ns}/deployments/{name}, /api/v1/persistentvolumes/{name}, ...)
+//
 // The cluster routes are served from opts.Cluster; a node without one
 // answers them 404, saying that it belongs to no cluster.
 //
@@ -72,6 +79,10 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	mux.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/exec", s.exec)
 	mux.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/quarantine", s.quarantinePod)
 	mux.HandleFunc("DELETE /api/v1/namespaces/{ns}/pods/{name}", s.deletePod)
+	mux.HandleFunc("DELETE /api/v1/namespaces/{ns}/{resource}/{name}", s.deleteObject)
+	mux.HandleFunc("DELETE /api/v1/{resource}/{name}", s.deleteObject)
+	mux.HandleFunc("DELETE /apis/{group}/{version}/namespaces/{ns}/{resource}/{name}", s.deleteObject)
+	mux.HandleFunc("DELETE /apis/{group}/{version}/{resource}/{name}", s.deleteObject)
 	mux.HandleFunc("GET /api/v1/nodes", s.listNodes)
 	mux.HandleFunc("GET /api/v1/nodes/{name}", s.getNode)
 	mux.HandleFunc("GET /api/v1/status", s.status)
@@ -81,12 +92,14 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	mux.HandleFunc("GET /apis/apps/v1/namespaces/{ns}/deployments", s.deployments)
 	mux.HandleFunc("GET /apis/apps/v1/namespaces/{ns}/deployments/{name}", s.deployments)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &Error{
-			Message: fmt.Sprintf("no such API: %s %s", r.Method, r.URL.Path),
-			Reason:  ReasonNotFound, Code: http.StatusNotFound,
-		})
+		s.writeError(w, r, noSuchAPI(r))
 	})
 	return s.authenticate(s.scope(mux))
+}
+
+// noSuchAPI answers a request no route serves.
+func noSuchAPI(r *http.Request) *Error {
+	return &Error{Message: fmt.Sprintf("no such API: %s %s", r.Method, r.URL.Path), Reason: ReasonNotFound, Code: http.StatusNotFound}
 }
 
 // TrailerError is the trailer of a log response that carries an error met

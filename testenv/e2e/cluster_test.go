@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -903,5 +904,66 @@ spec:
 	}
 	if succeeded > 3 {
 		t.Fatalf("%d succeeded runs kept, the history limit is 2", succeeded)
+	}
+}
+
+// TestPruneOptOutOnTheCluster: of two Deployments removed from Git in one
+// commit, the plain one stops and the one annotated shoal.run/prune:
+// "false" keeps running, listed by every node's status, until shoal
+// delete (asked of a node that may not lead) removes it.
+func TestPruneOptOutOnTheCluster(t *testing.T) {
+	c := startRig(t, 2, func(cfg *testenv.Config) { cfg.GitPollInterval = time.Second })
+	deploy := func(name, annotations string) string {
+		return testenv.DeploymentYAML(name, annotations, `{name: app, image: busybox, command: [sleep, "3600"]}`)
+	}
+	running := func(ps []corev1.Pod, prefix string) int {
+		n := 0
+		for _, p := range ps {
+			if strings.HasPrefix(p.Name, prefix+"-") && p.Status.Phase == corev1.PodRunning {
+				n++
+			}
+		}
+		return n
+	}
+	push(t, c, map[string]string{
+		"apps.yaml": deploy("kept", `shoal.run/prune: "false"`) + "---\n" + deploy("plain", ""),
+		"cfg.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n",
+	}, "two deployments")
+	waitFor(t, 90*time.Second, "both Deployments running", func() bool {
+		ps := pods(c, t, "node1")
+		return running(ps, "kept") == 1 && running(ps, "plain") == 1
+	})
+	removed := push(t, c, map[string]string{"apps.yaml": ""}, "remove both")
+	waitFor(t, 60*time.Second, "the plain Deployment stopped, the kept one running", func() bool {
+		ps := pods(c, t, "node2")
+		st := status(t, c, "node2")
+		return ps != nil && running(ps, "plain") == 0 && len(find(ps, "plain")) == 0 && running(ps, "kept") == 1 &&
+			st != nil && st.Sync.Commit == removed
+	})
+	waitFor(t, 30*time.Second, "every node's status lists the kept Deployment", func() bool {
+		for _, node := range c.NodeNames() {
+			st := status(t, c, node)
+			if st == nil || len(st.Kept) != 1 || st.Kept[0].Name != "kept" || st.Kept[0].RemovedCommit != removed {
+				return false
+			}
+		}
+		return true
+	})
+	ctx := context.Background()
+	deployments, _ := api.ResourceFor("deployment")
+	configMaps, _ := api.ResourceFor("configmap")
+	if err := client(t, c, "node2").DeleteObject(ctx, configMaps, "default", "cfg"); !errors.Is(err, api.ErrBadRequest) || !strings.Contains(err.Error(), "is in Git at cfg.yaml") {
+		t.Fatalf("delete of a ConfigMap in Git: %v", err)
+	}
+	if err := client(t, c, "node2").DeleteObject(ctx, deployments, "default", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the kept Deployment stopped and unlisted", func() bool {
+		ps := pods(c, t, "node1")
+		st := status(t, c, "node1")
+		return ps != nil && len(ps) == 0 && st != nil && len(st.Kept) == 0
+	})
+	if err := client(t, c, "node1").DeleteObject(ctx, deployments, "default", "kept"); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("deleting it again: %v", err)
 	}
 }
