@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/netip"
 	"reflect"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+
+	shoaldns "github.com/shoal-run/shoal/nodeagent/dns"
 
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/reconciler/services"
@@ -24,6 +29,9 @@ func (a *agent) applyRoutes(p *nodeParts, raw json.RawMessage) {
 		return
 	}
 	prev := a.routes.Swap(&t)
+	if d := a.dns.Load(); d != nil {
+		d.Update(&t)
+	}
 	if prev == nil || !reflect.DeepEqual(prev.Nodes, t.Nodes) {
 		var peers []podnet.Peer
 		for _, n := range t.Nodes {
@@ -43,4 +51,50 @@ func (a *agent) applyRoutes(p *nodeParts, raw json.RawMessage) {
 // table.
 func (a *agent) serviceEnv(namespace string, links bool) []corev1.EnvVar {
 	return services.EnvVars(a.routes.Load(), namespace, links)
+}
+
+// startDNS starts the cluster DNS on the pod bridge's address, port 53,
+// answering from the routing table and forwarding other names to the
+// host's resolvers. It runs until ctx ends. A DNS that cannot start is
+// logged and the node goes on without it (pods' lookups of cluster names
+// then fail).
+func (a *agent) startDNS(ctx context.Context, p *nodeParts) {
+	up, err := shoaldns.UpstreamsFromResolvConf("/etc/resolv.conf")
+	if err != nil {
+		a.log.Warn("no upstream resolvers: names outside the cluster will not resolve", "error", err)
+	}
+	srv, err := shoaldns.New(shoaldns.Config{
+		Addr:          netip.AddrPortFrom(p.net.Gateway(), 53),
+		ClusterDomain: a.r.networking.ClusterDomain,
+		Upstream:      up,
+		ReverseCIDRs:  []netip.Prefix{a.r.clusterCIDR},
+		Logger:        a.log.With("component", "dns"),
+	})
+	if err == nil {
+		if t := a.routes.Load(); t != nil {
+			srv.Update(t)
+		}
+		err = srv.Start(ctx)
+	}
+	if err != nil {
+		a.log.Error("cluster DNS did not start", "error", err)
+		return
+	}
+	a.dns.Store(srv)
+	// A table that arrived between the first Update and Store.
+	if t := a.routes.Load(); t != nil {
+		srv.Update(t)
+	}
+	a.log.Info("cluster DNS serving", "addr", srv.Addr(), "upstreams", len(up))
+}
+
+// dnsCollector serves the DNS server's metrics once it runs.
+type dnsCollector struct{ a *agent }
+
+func (c dnsCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c dnsCollector) Collect(ch chan<- prometheus.Metric) {
+	if d := c.a.dns.Load(); d != nil {
+		d.Collect(ch)
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/shoal-run/shoal/gossip/transport"
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/nodeagent/api"
+	shoaldns "github.com/shoal-run/shoal/nodeagent/dns"
 	"github.com/shoal-run/shoal/reconciler"
 	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
@@ -59,6 +60,7 @@ type agent struct {
 	peers    map[string]*api.Client
 	records  map[string]corev1.Node // last record fetched of each member
 	routes   atomic.Pointer[services.Table]
+	dns      atomic.Pointer[shoaldns.Server] // nil until started
 }
 
 // runAgent runs a cluster node until ctx ends, then leaves the cluster and
@@ -301,7 +303,7 @@ func trimSpace(b []byte) []byte {
 // registry holds the node's metrics: gossip, the reconciler, its pods, Go.
 func (a *agent) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(a.cluster, podsCollector{a})
+	reg.MustRegister(a.cluster, podsCollector{a}, dnsCollector{a})
 	reg.MustRegister(a.metrics.Collectors()...)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
@@ -363,6 +365,7 @@ func (a *agent) runPods(ctx context.Context) error {
 	nc := a.cfg.nodeConfigOf(cidr)
 	nc.NodeIP = a.r.advertise.Addr().String()
 	nc.ServiceEnv = a.serviceEnv
+	nc.ClusterDNS, nc.ClusterDomain = true, a.r.networking.ClusterDomain
 	nc.Event = func(pod *corev1.Pod, eventType, reason, message string) {
 		a.podEvents.Record(events.Object{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}, eventType, reason, message)
 	}
@@ -379,6 +382,7 @@ func (a *agent) runPods(ctx context.Context) error {
 	if err := p.net.Setup(); err != nil {
 		return fmt.Errorf("set up the pod network: %w", err)
 	}
+	a.startDNS(ctx, p)
 	if err := p.mgr.Restore(); err != nil {
 		a.log.Warn("some pods could not be re-adopted", "error", err)
 	}

@@ -51,6 +51,11 @@ type nodeConfig struct {
 	// ServiceEnv gives the pods' service-link variables (the agent's
 	// routing table); not saved.
 	ServiceEnv func(namespace string, links bool) []corev1.EnvVar `json:"-"`
+	// ClusterDNS says the node serves the cluster DNS on its bridge
+	// address (a cluster node does): pods with dnsPolicy ClusterFirst use
+	// it, under ClusterDomain. Not saved.
+	ClusterDNS    bool   `json:"-"`
+	ClusterDomain string `json:"-"`
 }
 
 // defaultNodeConfig is the configuration of a node whose node.json does not
@@ -161,7 +166,13 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 	if nodeIP == "" {
 		nodeIP = p.net.Gateway().String()
 	}
+	var dnsCfg pods.DNSConfig
+	if cfg.ClusterDNS {
+		dnsCfg.ClusterDNS = []string{p.net.Gateway().String()}
+		dnsCfg.ClusterDomain = cfg.ClusterDomain
+	}
 	p.mgr, err = pods.NewManager(pods.Config{
+		DNS:          dnsCfg,
 		NodeName:     cfg.NodeName,
 		NodeIP:       nodeIP,
 		DataDir:      filepath.Join(cfg.DataDir, "agent"),

@@ -60,6 +60,14 @@ metadata: {name: web-front}
 spec:
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-headless}
+spec:
+  clusterIP: None
+  selector: {app: web}
+  ports: [{name: http, port: 8080}]
 `,
 		"client.yaml": netClient,
 	}, "two web pods on two nodes, a service, a client on a third")
@@ -77,7 +85,25 @@ spec:
 			return strings.Contains(body, "hello from "+name)
 		})
 	}
+	// The cluster DNS on node1 answers the client: the service's cluster
+	// IP by its short name, the ready pods' addresses for the headless one.
 	env, code := inPod(t, c, "node1", "client", "env")
+	clusterIP := ""
+	for _, l := range strings.Split(env, "\n") {
+		if v, ok := strings.CutPrefix(l, "WEB_FRONT_SERVICE_HOST="); ok {
+			clusterIP = v
+		}
+	}
+	// (busybox nslookup tries every search domain and exits 1 when any
+	// fails: the answer is what counts.)
+	out, code2 := inPod(t, c, "node1", "client", "busybox", "nslookup", "web-front")
+	if clusterIP == "" || !strings.Contains(out, "web-front.default.svc.cluster.local") || !strings.Contains(out, clusterIP) {
+		t.Fatalf("nslookup web-front (exit %d), want %q:\n%s", code2, clusterIP, out)
+	}
+	waitFor(t, 20*time.Second, "the headless service answering both ready pods", func() bool {
+		out, _ := inPod(t, c, "node1", "client", "busybox", "nslookup", "web-headless.default.svc.cluster.local")
+		return strings.Contains(out, find(ps, "web-b")[0].Status.PodIP) && strings.Contains(out, find(ps, "web-c")[0].Status.PodIP)
+	})
 	if code != 0 || !strings.Contains(env, "WEB_FRONT_SERVICE_HOST=10.") || !strings.Contains(env, "WEB_FRONT_SERVICE_PORT_HTTP=80") ||
 		!strings.Contains(env, "WEB_FRONT_PORT_80_TCP_PROTO=tcp") {
 		t.Fatalf("client's environment (exit %d):\n%s", code, env)
