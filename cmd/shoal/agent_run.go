@@ -141,7 +141,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 		Cluster: a.cluster, Transport: a.tclient, Statuses: a.statuses,
 		ClusterCIDR: r.clusterCIDR, NodeLostAfter: cfg.NodeLostAfter, ReplaceAfter: cfg.ReplaceAfter,
 		Networking: r.networking,
-		Logger: log, Metrics: a.metrics, Events: a.events,
+		Logger:     log, Metrics: a.metrics, Events: a.events,
 	}
 	if a.src != nil {
 		rc.Source = a.src
