@@ -43,29 +43,22 @@ func workloads(in Input, plan Plan) Workloads {
 	if in.Desired == nil {
 		return w
 	}
-	ident := func(kind string, m *metav1.ObjectMeta, created time.Time) {
-		m.UID = names.ControllerUID(kind + "/" + m.Namespace + "/" + m.Name)
-		if !created.IsZero() {
-			m.CreationTimestamp = metav1.NewTime(created)
-		}
-	}
-	for _, d := range manifests.Of[*appsv1.Deployment](in.Desired) {
-		dd := *d.DeepCopy()
+	var made []appsv1.ReplicaSet // the Deployments' ReplicaSets
+	w.Deployments = withStatus(manifests.Of[*appsv1.Deployment](in.Desired), "Deployment", func(d *appsv1.Deployment) (time.Time, bool) {
 		key := deployments.Key(d)
-		dd.Status = plan.Deployments.Status[key]
+		d.Status = plan.Deployments.Status[key]
 		var created time.Time
 		for h, s := range merged(in.DeploymentSets[key], plan.Deployments.Put[key], plan.Deployments.Delete[key]) {
 			if created.IsZero() || s.Created.Before(created) {
 				created = s.Created
 			}
-			rs := deployments.ReplicaSet(&dd, names.ControllerUID("Deployment/"+key), h, s)
+			rs := deployments.ReplicaSet(d, names.ControllerUID("Deployment/"+key), h, s)
 			rs.UID = names.ControllerUID("ReplicaSet/" + rs.Namespace + "/" + rs.Name)
 			rs.Status = replicaSetStatus(plan.Replicas.Status["ReplicaSet/"+rs.Namespace+"/"+rs.Name])
-			w.ReplicaSets = append(w.ReplicaSets, rs)
+			made = append(made, rs)
 		}
-		ident("Deployment", &dd.ObjectMeta, created)
-		w.Deployments = append(w.Deployments, dd)
-	}
+		return created, true
+	})
 
 	// A Git controller's oldest pod record, by its key.
 	oldest := map[string]time.Time{}
@@ -79,49 +72,34 @@ func workloads(in Input, plan Plan) Workloads {
 			oldest[o.Owner] = o.Created
 		}
 	}
-	for _, r := range manifests.Of[*appsv1.ReplicaSet](in.Desired) {
-		rs := *r.DeepCopy()
+	w.ReplicaSets = append(made, withStatus(manifests.Of[*appsv1.ReplicaSet](in.Desired), "ReplicaSet", func(rs *appsv1.ReplicaSet) (time.Time, bool) {
 		key := "ReplicaSet/" + rs.Namespace + "/" + rs.Name
 		rs.Status = replicaSetStatus(plan.Replicas.Status[key])
-		ident("ReplicaSet", &rs.ObjectMeta, oldest[key])
-		w.ReplicaSets = append(w.ReplicaSets, rs)
-	}
-	for _, r := range manifests.Of[*corev1.ReplicationController](in.Desired) {
-		rc := *r.DeepCopy()
+		return oldest[key], true
+	})...)
+	w.ReplicationControllers = withStatus(manifests.Of[*corev1.ReplicationController](in.Desired), "ReplicationController", func(rc *corev1.ReplicationController) (time.Time, bool) {
 		key := "ReplicationController/" + rc.Namespace + "/" + rc.Name
 		st := plan.Replicas.Status[key]
 		rc.Status = corev1.ReplicationControllerStatus{Replicas: st.Replicas, ReadyReplicas: st.ReadyReplicas, AvailableReplicas: st.AvailableReplicas}
-		ident("ReplicationController", &rc.ObjectMeta, oldest[key])
-		w.ReplicationControllers = append(w.ReplicationControllers, rc)
-	}
+		return oldest[key], true
+	})
 
 	daemonStates := merged(in.DaemonStates, plan.Daemons.Put, plan.Daemons.Delete)
-	for _, d := range manifests.Of[*appsv1.DaemonSet](in.Desired) {
-		ds := *d.DeepCopy()
-		ds.Status = plan.Daemons.Status[daemons.Key(d)]
-		ident("DaemonSet", &ds.ObjectMeta, daemonStates[daemons.Key(d)].Created)
-		w.DaemonSets = append(w.DaemonSets, ds)
-	}
-
+	w.DaemonSets = withStatus(manifests.Of[*appsv1.DaemonSet](in.Desired), "DaemonSet", func(ds *appsv1.DaemonSet) (time.Time, bool) {
+		ds.Status = plan.Daemons.Status[daemons.Key(ds)]
+		return daemonStates[daemons.Key(ds)].Created, true
+	})
 	jobStates := merged(in.JobStates, plan.Jobs.Put, plan.Jobs.Delete)
-	for _, j := range allJobs(in.Desired, plan.CronJobs) {
-		st, ok := plan.Jobs.Status[jobs.Key(j)]
-		if !ok {
-			continue // its TTL passed: Kubernetes would have deleted it
-		}
-		jj := *j.DeepCopy()
-		jj.Status = st
-		ident("Job", &jj.ObjectMeta, jobStates[jobs.Key(j)].Start)
-		w.Jobs = append(w.Jobs, jj)
-	}
-
+	w.Jobs = withStatus(allJobs(in.Desired, plan.CronJobs), "Job", func(j *batchv1.Job) (time.Time, bool) {
+		st, ok := plan.Jobs.Status[jobs.Key(j)] // none once its TTL passed: Kubernetes would have deleted it
+		j.Status = st
+		return jobStates[jobs.Key(j)].Start, ok
+	})
 	cronStates := merged(in.CronStates, plan.CronJobs.Put, plan.CronJobs.Delete)
-	for _, c := range manifests.Of[*batchv1.CronJob](in.Desired) {
-		cj := *c.DeepCopy()
-		cj.Status = plan.CronJobs.Status[cronjobs.Key(c)]
-		ident("CronJob", &cj.ObjectMeta, cronStates[cronjobs.Key(c)].Since)
-		w.CronJobs = append(w.CronJobs, cj)
-	}
+	w.CronJobs = withStatus(manifests.Of[*batchv1.CronJob](in.Desired), "CronJob", func(cj *batchv1.CronJob) (time.Time, bool) {
+		cj.Status = plan.CronJobs.Status[cronjobs.Key(cj)]
+		return cronStates[cronjobs.Key(cj)].Since, true
+	})
 
 	sortObjects(w.Deployments)
 	sortObjects(w.ReplicaSets)
@@ -130,6 +108,33 @@ func workloads(in Input, plan Plan) Workloads {
 	sortObjects(w.Jobs)
 	sortObjects(w.CronJobs)
 	return w
+}
+
+// object is a pointer to a Kubernetes object of type T.
+type object[T any] interface {
+	*T
+	metav1.Object
+	DeepCopy() *T
+}
+
+// withStatus copies objects of kind, with the UID their pods'
+// ownerReferences name; fill sets a copy's status and returns its creation
+// time (zero: unknown) and whether to keep it.
+func withStatus[T any, PT object[T]](objects []PT, kind string, fill func(PT) (time.Time, bool)) []T {
+	var out []T
+	for _, o := range objects {
+		c := PT(o.DeepCopy())
+		created, keep := fill(c)
+		if !keep {
+			continue
+		}
+		c.SetUID(names.ControllerUID(kind + "/" + c.GetNamespace() + "/" + c.GetName()))
+		if !created.IsZero() {
+			c.SetCreationTimestamp(metav1.NewTime(created))
+		}
+		out = append(out, *c)
+	}
+	return out
 }
 
 // allJobs are the Jobs of the desired state and those the CronJobs keep
@@ -169,11 +174,7 @@ func merged[V any](old, put map[string]V, del []string) map[string]V {
 }
 
 // sortObjects sorts Kubernetes objects by namespace and name.
-func sortObjects[T any, PT interface {
-	*T
-	GetNamespace() string
-	GetName() string
-}](items []T) {
+func sortObjects[T any, PT object[T]](items []T) {
 	sort.Slice(items, func(i, j int) bool {
 		a, b := PT(&items[i]), PT(&items[j])
 		if a.GetNamespace() != b.GetNamespace() {
