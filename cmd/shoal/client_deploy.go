@@ -45,7 +45,7 @@ func (o *getOptions) getDeployments(cmd *cobra.Command, args []string, now time.
 	if o.allNamespaces {
 		ns = ""
 	}
-	all, err := c.ListDeployments(cmd.Context(), ns)
+	all, err := api.List(cmd.Context(), c, api.Deployments, ns)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func rolloutStatus(ctx context.Context, c *api.Client, ns, name string, timeout 
 	}
 	last := ""
 	for {
-		d, err := c.GetDeployment(ctx, ns, name)
+		d, err := api.Get(ctx, c, api.Deployments, ns, name)
 		if err != nil && ctx.Err() == nil {
 			return err
 		}

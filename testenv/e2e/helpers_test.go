@@ -311,7 +311,7 @@ func rolloutStatusForTest(c *testenv.Cluster, t testing.TB, out io.Writer) error
 	defer cancel()
 	last := ""
 	for {
-		d, err := client(t, c, "node3").GetDeployment(ctx, "default", "web")
+		d, err := api.Get(ctx, client(t, c, "node3"), api.Deployments, "default", "web")
 		if err == nil {
 			msg := fmt.Sprintf("updated %d, available %d, total %d", d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.Replicas)
 			if msg != last {
