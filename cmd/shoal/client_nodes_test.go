@@ -284,13 +284,10 @@ Allocated resources:
 
 func TestDescribeNode(t *testing.T) {
 	n := testNodes()[0]
-	var buf bytes.Buffer
-	if err := describeNode(&buf, &n, nonTerminatedPods(nodePods(), "node-1"), true, testNow, time.UTC); err != nil {
-		t.Fatal(err)
-	}
-	if buf.String() != describedNodeText {
-		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), describedNodeText)
-		gl, wl := strings.Split(buf.String(), "\n"), strings.Split(describedNodeText, "\n")
+	got := describeText(func(d describer) { describeNode(d, &n, nonTerminatedPods(nodePods(), "node-1"), true, testNow) })
+	if got != describedNodeText {
+		t.Errorf("got:\n%s\nwant:\n%s", got, describedNodeText)
+		gl, wl := strings.Split(got, "\n"), strings.Split(describedNodeText, "\n")
 		for i := range min(len(gl), len(wl)) {
 			if gl[i] != wl[i] {
 				t.Fatalf("first difference, line %d:\n got %q\nwant %q", i+1, gl[i], wl[i])
@@ -331,10 +328,10 @@ node-3   NotReady   <none>   40m
 		{name: "get missing node", args: []string{"get", "node", "node-9"}, wantCode: 1, errHas: []string{`Error: node "node-9": not found`}},
 		{name: "get one missing among others", args: []string{"get", "nodes", "node-9", "node-1", "-o", "name"}, wantCode: 1,
 			wantOut: "\nnode/node-1\n", errHas: []string{`node "node-9": not found`}},
-		{name: "get nodes and pods at once", args: []string{"get", "node/node-1", "pod/web"}, wantCode: 2, errHas: []string{"nodes only, or pods only"}},
+		{name: "get nodes and pods at once", args: []string{"get", "node/node-1", "pod/web"}, wantCode: 2, errHas: []string{`"pod/web": name objects of one type per command (nodes here)`}},
 		{name: "get nodes bad output", args: []string{"get", "nodes", "-o", "xml"}, wantCode: 2, errHas: []string{`-o "xml"`}},
 		{name: "get pods still works", args: []string{"get", "pods", "-n", "shop"}, contains: []string{"db-0 "}},
-		{name: "unknown resource names both", args: []string{"get", "services"}, wantCode: 2, errHas: []string{"pods (pods, pod or po), nodes (nodes, node or no), deployments (deployments, deployment or deploy) and events"}},
+		{name: "unknown resource names both", args: []string{"get", "services"}, wantCode: 2, errHas: []string{"pods (pods, pod, po), nodes (nodes, node, no), deployments (deployments, deployment, deploy), replicasets (replicasets, replicaset, rs), replicationcontrollers (replicationcontrollers, replicationcontroller, rc), daemonsets (daemonsets, daemonset, ds), jobs (jobs, job), cronjobs (cronjobs, cronjob, cj) and events (events, event, ev)"}},
 		{name: "describe node", args: []string{"describe", "node", "node-1"}, contains: []string{
 			"Name:               node-1\n", "Non-terminated Pods:          (2 in total)\n", "  default                     web-7d4b9c-x2x9k",
 		}},
