@@ -1,8 +1,9 @@
-package api
+package api_test
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,70 +15,55 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/shoal-run/shoal/nodeagent/api"
+	"github.com/shoal-run/shoal/nodeagent/api/apitest"
 )
 
-// fakeWorkloads is a cluster node with workloads and events.
-type fakeWorkloads struct {
-	fakeCluster
-	deployments []appsv1.Deployment
-	rs          []appsv1.ReplicaSet
-	rc          []corev1.ReplicationController
-	ds          []appsv1.DaemonSet
-	jobs        []batchv1.Job
-	cronJobs    []batchv1.CronJob
-	events      []corev1.Event
+// nodesOnly is a cluster node that serves no workloads.
+type nodesOnly struct{}
+
+func (nodesOnly) Nodes(context.Context) ([]corev1.Node, error) { return nil, nil }
+func (nodesOnly) Node(_ context.Context, name string) (*corev1.Node, error) {
+	return nil, fmt.Errorf("node %q: %w", name, api.ErrNotFound)
+}
+func (nodesOnly) Status(context.Context) (*api.ClusterStatus, error) {
+	return &api.ClusterStatus{}, nil
 }
 
-// inNamespace are the items of namespace ns ("" for all).
-func inNamespace[T any, PT object[T]](items []T, ns string) []T {
-	var out []T
-	for i := range items {
-		if ns == "" || PT(&items[i]).GetNamespace() == ns {
-			out = append(out, items[i])
-		}
-	}
-	return out
+// cluster is a cluster node with workloads and events.
+type cluster struct {
+	nodesOnly
+	*apitest.Workloads
 }
 
-func (f *fakeWorkloads) Deployments(_ context.Context, ns string) ([]appsv1.Deployment, error) {
-	return inNamespace(f.deployments, ns), f.err
-}
-func (f *fakeWorkloads) ReplicaSets(_ context.Context, ns string) ([]appsv1.ReplicaSet, error) {
-	return inNamespace(f.rs, ns), f.err
-}
-func (f *fakeWorkloads) ReplicationControllers(_ context.Context, ns string) ([]corev1.ReplicationController, error) {
-	return inNamespace(f.rc, ns), f.err
-}
-func (f *fakeWorkloads) DaemonSets(_ context.Context, ns string) ([]appsv1.DaemonSet, error) {
-	return inNamespace(f.ds, ns), f.err
-}
-func (f *fakeWorkloads) Jobs(_ context.Context, ns string) ([]batchv1.Job, error) {
-	return inNamespace(f.jobs, ns), f.err
-}
-func (f *fakeWorkloads) CronJobs(_ context.Context, ns string) ([]batchv1.CronJob, error) {
-	return inNamespace(f.cronJobs, ns), f.err
-}
-func (f *fakeWorkloads) Events(_ context.Context, ns string) ([]corev1.Event, error) {
-	return inNamespace(f.events, ns), f.err
+// object is a pointer to a Kubernetes object of type T.
+type object[T any] interface {
+	*T
+	runtime.Object
+	GetNamespace() string
+	GetName() string
 }
 
 func meta(ns, name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name} }
 
-func startWorkloads(t *testing.T, cluster ClusterService) (*httptest.Server, *Client) {
+// startWorkloads serves a node of cluster c (it has no pods).
+func startWorkloads(t *testing.T, c api.ClusterService) (*httptest.Server, *api.Client) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(NewServer(&fakeService{}, ServerOptions{Logger: log, Cluster: cluster}))
+	srv := httptest.NewServer(api.NewServer(nil, api.ServerOptions{Logger: log, Cluster: c}))
 	t.Cleanup(srv.Close)
-	c, err := NewClient(srv.URL, ClientOptions{})
+	client, err := api.NewClient(srv.URL, api.ClientOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, c
+	return srv, client
 }
 
 // roundTrip lists r's objects of every namespace and of "default", gets
 // each by name, and a missing one, and returns what went wrong.
-func roundTrip[T any, PT object[T]](c *Client, r Resource[T], wantAll, wantDefault []string) []string {
+func roundTrip[T any, PT object[T]](c *api.Client, r api.Resource[T], wantAll, wantDefault []string) []string {
 	ctx := context.Background()
 	var errs []string
 	names := func(items []T) string {
@@ -91,23 +77,23 @@ func roundTrip[T any, PT object[T]](c *Client, r Resource[T], wantAll, wantDefau
 		}
 		return strings.Join(out, ",")
 	}
-	all, err := List(ctx, c, r, "")
+	all, err := api.List(ctx, c, r, "")
 	if err != nil || names(all) != strings.Join(wantAll, ",") {
 		errs = append(errs, "all: "+names(all)+" "+errString(err))
 	}
-	def, err := List(ctx, c, r, "default")
+	def, err := api.List(ctx, c, r, "default")
 	if err != nil || names(def) != strings.Join(wantDefault, ",") {
 		errs = append(errs, "default: "+names(def)+" "+errString(err))
 	}
 	for _, want := range wantAll {
 		ns, name, _ := strings.Cut(want, "/")
-		o, err := Get(ctx, c, r, ns, name)
+		o, err := api.Get(ctx, c, r, ns, name)
 		if err != nil || names([]T{*o}) != want {
 			errs = append(errs, "get "+want+": "+errString(err))
 		}
 	}
-	_, err = Get(ctx, c, r, "default", "nope")
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"nope" not found in namespace "default"`) {
+	_, err = api.Get(ctx, c, r, "default", "nope")
+	if !errors.Is(err, api.ErrNotFound) || !strings.Contains(err.Error(), `"nope" not found in namespace "default"`) {
 		errs = append(errs, "missing: "+errString(err))
 	}
 	return errs
@@ -124,33 +110,35 @@ func errString(err error) string {
 // namespace, all), got by name and missed through the one generic route,
 // with its kind and apiVersion.
 func TestWorkloadsRoundTrip(t *testing.T) {
-	f := &fakeWorkloads{
-		deployments: []appsv1.Deployment{{ObjectMeta: meta("default", "web")}, {ObjectMeta: meta("shop", "cart")}},
-		rs:          []appsv1.ReplicaSet{{ObjectMeta: meta("default", "web-5d8f")}, {ObjectMeta: meta("shop", "cache")}},
-		rc:          []corev1.ReplicationController{{ObjectMeta: meta("shop", "legacy")}},
-		ds:          []appsv1.DaemonSet{{ObjectMeta: meta("default", "agent")}},
-		jobs:        []batchv1.Job{{ObjectMeta: meta("default", "once")}, {ObjectMeta: meta("default", "tick-29929683")}},
-		cronJobs:    []batchv1.CronJob{{ObjectMeta: meta("default", "tick")}},
-	}
+	f := cluster{Workloads: &apitest.Workloads{Objects: []runtime.Object{
+		&appsv1.Deployment{ObjectMeta: meta("default", "web")}, &appsv1.Deployment{ObjectMeta: meta("shop", "cart")},
+		&appsv1.ReplicaSet{ObjectMeta: meta("default", "web-5d8f")}, &appsv1.ReplicaSet{ObjectMeta: meta("shop", "cache")},
+		&corev1.ReplicationController{ObjectMeta: meta("shop", "legacy")},
+		&appsv1.DaemonSet{ObjectMeta: meta("default", "agent")},
+		&batchv1.Job{ObjectMeta: meta("default", "once")}, &batchv1.Job{ObjectMeta: meta("default", "tick-29929683")},
+		&batchv1.CronJob{ObjectMeta: meta("default", "tick")},
+	}}}
 	_, c := startWorkloads(t, f)
 	tests := []struct {
 		name string
 		run  func() []string
 	}{
 		{"deployments", func() []string {
-			return roundTrip(c, Deployments, []string{"default/web", "shop/cart"}, []string{"default/web"})
+			return roundTrip(c, api.Deployments, []string{"default/web", "shop/cart"}, []string{"default/web"})
 		}},
 		{"replicasets", func() []string {
-			return roundTrip(c, ReplicaSets, []string{"default/web-5d8f", "shop/cache"}, []string{"default/web-5d8f"})
+			return roundTrip(c, api.ReplicaSets, []string{"default/web-5d8f", "shop/cache"}, []string{"default/web-5d8f"})
 		}},
 		{"replicationcontrollers", func() []string {
-			return roundTrip(c, ReplicationControllers, []string{"shop/legacy"}, nil)
+			return roundTrip(c, api.ReplicationControllers, []string{"shop/legacy"}, nil)
 		}},
-		{"daemonsets", func() []string { return roundTrip(c, DaemonSets, []string{"default/agent"}, []string{"default/agent"}) }},
+		{"daemonsets", func() []string {
+			return roundTrip(c, api.DaemonSets, []string{"default/agent"}, []string{"default/agent"})
+		}},
 		{"jobs", func() []string {
-			return roundTrip(c, Jobs, []string{"default/once", "default/tick-29929683"}, []string{"default/once", "default/tick-29929683"})
+			return roundTrip(c, api.Jobs, []string{"default/once", "default/tick-29929683"}, []string{"default/once", "default/tick-29929683"})
 		}},
-		{"cronjobs", func() []string { return roundTrip(c, CronJobs, []string{"default/tick"}, []string{"default/tick"}) }},
+		{"cronjobs", func() []string { return roundTrip(c, api.CronJobs, []string{"default/tick"}, []string{"default/tick"}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,7 +153,7 @@ func TestWorkloadsRoundTrip(t *testing.T) {
 // the kind (empty, not null, when there is nothing), and a node outside a
 // cluster or a failing service answers as the other cluster routes do.
 func TestWorkloadPaths(t *testing.T) {
-	srv, _ := startWorkloads(t, &fakeWorkloads{})
+	srv, _ := startWorkloads(t, cluster{Workloads: &apitest.Workloads{}})
 	tests := []struct {
 		path string
 		code int
@@ -191,22 +179,22 @@ func TestWorkloadPaths(t *testing.T) {
 		})
 	}
 
-	_, plain := startWorkloads(t, &fakeCluster{})
-	if _, err := List(context.Background(), plain, Jobs, ""); !errors.Is(err, ErrNotFound) {
+	_, plain := startWorkloads(t, nodesOnly{})
+	if _, err := api.List(context.Background(), plain, api.Jobs, ""); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("a node without workloads: %v", err)
 	}
-	_, failing := startWorkloads(t, &fakeWorkloads{fakeCluster: fakeCluster{err: errors.New("no leader")}})
-	if _, err := List(context.Background(), failing, CronJobs, "default"); err == nil || !strings.Contains(err.Error(), "no leader") {
+	_, failing := startWorkloads(t, cluster{Workloads: &apitest.Workloads{Err: errors.New("no leader")}})
+	if _, err := api.List(context.Background(), failing, api.CronJobs, "default"); err == nil || !strings.Contains(err.Error(), "no leader") {
 		t.Errorf("a failing service: %v", err)
 	}
 }
 
 // TestEventsRoundTrip: events of a namespace and of all.
 func TestEventsRoundTrip(t *testing.T) {
-	ev := func(ns, name string) corev1.Event {
-		return corev1.Event{ObjectMeta: meta(ns, name), InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "web"}, Reason: "Scheduled"}
+	ev := func(ns, name string) *corev1.Event {
+		return &corev1.Event{ObjectMeta: meta(ns, name), InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "web"}, Reason: "Scheduled"}
 	}
-	_, c := startWorkloads(t, &fakeWorkloads{events: []corev1.Event{ev("default", "web.1"), ev("shop", "web.2")}})
+	_, c := startWorkloads(t, cluster{Workloads: &apitest.Workloads{Objects: []runtime.Object{ev("default", "web.1"), ev("shop", "web.2")}}})
 	all, err := c.ListEvents(context.Background(), "")
 	if err != nil || len(all) != 2 {
 		t.Fatalf("all: %v %v", all, err)
