@@ -372,18 +372,8 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 		CronJobs: manifests.Of[*batchv1.CronJob](in.Desired), States: in.CronStates,
 		JobStates: in.JobStates, Now: in.Now,
 	})
-	allJobs := manifests.Of[*batchv1.Job](in.Desired)
-	fromGit := map[string]bool{}
-	for _, j := range allJobs {
-		fromGit[jobs.Key(j)] = true
-	}
-	for _, j := range cplan.Jobs {
-		if !fromGit[jobs.Key(j)] {
-			allJobs = append(allJobs, j)
-		}
-	}
 	jplan := jobs.Compute(jobs.Input{
-		Jobs: allJobs, States: in.JobStates,
+		Jobs: allJobs(in.Desired, cplan), States: in.JobStates,
 		Actual: actual, Gone: gone, Now: in.Now,
 	})
 	return rplan, dplan, jplan, cplan

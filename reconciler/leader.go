@@ -14,9 +14,7 @@ import (
 	"sync"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/gossip"
@@ -112,8 +110,8 @@ type View struct {
 	// them: Pending with PodScheduled False (reason Unschedulable), or
 	// Failed with reason NodeLost when their node was lost.
 	Unscheduled []corev1.Pod
-	// Deployments are the desired Deployments with their status.
-	Deployments []appsv1.Deployment
+	// Workloads are the desired workload objects with their status.
+	Workloads
 	// Routes is the cluster routing table the nodes were last sent: the
 	// Services with their addresses, node ports and endpoints, and the
 	// Ingresses; nil before the first commit loads.
@@ -432,7 +430,7 @@ func (t *term) step(ctx context.Context) {
 	t.recordFailed(plan, failed)
 	t.recordAllocations(plan.Routes)
 	t.flush()
-	t.updateView(plan, failed, addrs)
+	t.updateView(in, plan, failed, addrs)
 	t.recordEvents(in, plan)
 	routes, _ := json.Marshal(plan.Routes.Table)
 	for node, content := range plan.Nodes {
@@ -580,8 +578,9 @@ func (t *term) push(ctx context.Context, node, addr string, c NodeContent, route
 
 // updateView publishes the pods that no live node reports: pending ones,
 // failed ones, and those placed on a node that does not answer (with its
-// last report, else phase Unknown), as Kubernetes shows them.
-func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, live map[string]string) {
+// last report, else phase Unknown), as Kubernetes shows them; and the
+// workload objects with their status (see Workloads).
+func (t *term) updateView(in Input, plan Plan, failed map[types.NamespacedName]failure, live map[string]string) {
 	var out []corev1.Pod
 	// Every desired pod, failed bare pods included (plan.Pods lacks them).
 	pods := append([]*corev1.Pod(nil), plan.Pods...)
@@ -615,22 +614,9 @@ func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, li
 			out = append(out, *q)
 		}
 	}
-	var deploys []appsv1.Deployment
-	sets := readDeploymentSets(t.ledger)
-	for _, d := range manifests.Of[*appsv1.Deployment](t.withKept) {
-		dd := *d.DeepCopy()
-		dd.Status = plan.Deployments.Status[deployments.Key(d)]
-		// Created: when its first ReplicaSet was made (Git objects have no
-		// creation time of their own).
-		for _, s := range sets[deployments.Key(d)] {
-			if dd.CreationTimestamp.IsZero() || s.Created.Before(dd.CreationTimestamp.Time) {
-				dd.CreationTimestamp = metav1.NewTime(s.Created)
-			}
-		}
-		deploys = append(deploys, dd)
-	}
+	w := workloads(in, plan)
 	t.r.mu.Lock()
-	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Deployments: deploys, Routes: &plan.Routes.Table}
+	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Workloads: w, Routes: &plan.Routes.Table}
 	t.r.mu.Unlock()
 }
 

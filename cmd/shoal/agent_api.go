@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -524,24 +525,64 @@ func (a *agent) Status(ctx context.Context) (*api.ClusterStatus, error) {
 	return st, nil
 }
 
-// Deployments implements api.DeploymentService: the leader's view, asked
-// of the leader when this node does not lead.
-func (a *agent) Deployments(ctx context.Context, ns string) ([]appsv1.Deployment, error) {
-	if c, err := a.leaderClient(); err != nil || c != nil {
-		if err != nil {
-			return nil, err
-		}
+// --- api.WorkloadService: the leader's view, asked of the leader when
+// this node does not lead ---
+
+// The services the server finds on the agent by type assertion.
+var (
+	_ api.ClusterService  = (*agent)(nil)
+	_ api.WorkloadService = (*agent)(nil)
+	_ api.EventService    = (*agent)(nil)
+	_ api.PodControl      = (*agent)(nil)
+)
+
+// fromLeader lists a workload resource of namespace ns ("" for all): from
+// this node's reconciler view (of picks the kind) when it leads, else
+// asked of the leader.
+func fromLeader[T any, PT interface {
+	*T
+	GetNamespace() string
+}](ctx context.Context, a *agent, r api.Resource[T], ns string, of func(reconciler.View) []T) ([]T, error) {
+	c, err := a.leaderClient()
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
 		fctx, cancel := context.WithTimeout(ctx, 2*peerTimeout)
 		defer cancel()
-		return c.ListDeployments(fctx, ns)
+		return api.List(fctx, c, r, ns)
 	}
-	var out []appsv1.Deployment
-	for _, d := range a.rec.View().Deployments {
-		if ns == "" || d.Namespace == ns {
-			out = append(out, d)
+	var out []T
+	for _, o := range of(a.rec.View()) {
+		if ns == "" || PT(&o).GetNamespace() == ns {
+			out = append(out, o)
 		}
 	}
 	return out, nil
+}
+
+func (a *agent) Deployments(ctx context.Context, ns string) ([]appsv1.Deployment, error) {
+	return fromLeader(ctx, a, api.Deployments, ns, func(v reconciler.View) []appsv1.Deployment { return v.Deployments })
+}
+
+func (a *agent) ReplicaSets(ctx context.Context, ns string) ([]appsv1.ReplicaSet, error) {
+	return fromLeader(ctx, a, api.ReplicaSets, ns, func(v reconciler.View) []appsv1.ReplicaSet { return v.ReplicaSets })
+}
+
+func (a *agent) ReplicationControllers(ctx context.Context, ns string) ([]corev1.ReplicationController, error) {
+	return fromLeader(ctx, a, api.ReplicationControllers, ns, func(v reconciler.View) []corev1.ReplicationController { return v.ReplicationControllers })
+}
+
+func (a *agent) DaemonSets(ctx context.Context, ns string) ([]appsv1.DaemonSet, error) {
+	return fromLeader(ctx, a, api.DaemonSets, ns, func(v reconciler.View) []appsv1.DaemonSet { return v.DaemonSets })
+}
+
+func (a *agent) Jobs(ctx context.Context, ns string) ([]batchv1.Job, error) {
+	return fromLeader(ctx, a, api.Jobs, ns, func(v reconciler.View) []batchv1.Job { return v.Jobs })
+}
+
+func (a *agent) CronJobs(ctx context.Context, ns string) ([]batchv1.CronJob, error) {
+	return fromLeader(ctx, a, api.CronJobs, ns, func(v reconciler.View) []batchv1.CronJob { return v.CronJobs })
 }
 
 // Events implements api.EventService: the leader's events, asked of the

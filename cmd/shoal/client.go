@@ -76,18 +76,13 @@ func (o *connectOptions) completePods(ctx context.Context, args []string) ([]str
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	pods := o.listForCompletion(ctx, o.namespace)
-	var names []string
-	for _, p := range pods {
-		names = append(names, p.Name)
-	}
-	return names, cobra.ShellCompDirectiveNoFileComp
+	return podKind.complete(ctx, o), cobra.ShellCompDirectiveNoFileComp
 }
 
 func (o *connectOptions) completeNamespaces(ctx context.Context) ([]string, cobra.ShellCompDirective) {
 	seen := map[string]bool{}
 	var names []string
-	for _, p := range o.listForCompletion(ctx, "") {
+	for _, p := range podKind.completionList(ctx, o, "") {
 		if !seen[p.Namespace] {
 			seen[p.Namespace] = true
 			names = append(names, p.Namespace)
@@ -95,30 +90,6 @@ func (o *connectOptions) completeNamespaces(ctx context.Context) ([]string, cobr
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
-
-func (o *connectOptions) listForCompletion(ctx context.Context, ns string) []podRef {
-	c, err := o.client()
-	if err != nil {
-		return nil
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
-	defer cancel()
-	pods, err := c.ListPods(ctx, ns)
-	if err != nil {
-		return nil
-	}
-	refs := make([]podRef, len(pods))
-	for i, p := range pods {
-		refs[i] = podRef{Namespace: p.Namespace, Name: p.Name}
-	}
-	return refs
-}
-
-// podRef names a pod.
-type podRef struct{ Namespace, Name string }
 
 // interrupted is the exit status of a command stopped by Ctrl-C (128+SIGINT,
 // as a shell reports a process killed by it).

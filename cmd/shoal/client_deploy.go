@@ -4,104 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/shoal-run/shoal/nodeagent/api"
 	"github.com/shoal-run/shoal/reconciler/deployments"
 )
-
-// isDeploymentCommandLine reports whether a `get` command line is about
-// Deployments.
-func isDeploymentCommandLine(args []string) bool {
-	if len(args) == 0 {
-		return false
-	}
-	kind, _, _ := strings.Cut(args[0], "/")
-	switch strings.ToLower(kind) {
-	case "deployments", "deployment", "deploy":
-		return true
-	}
-	return false
-}
-
-// getDeployments prints Deployments as kubectl does: NAME READY UP-TO-DATE
-// AVAILABLE AGE.
-func (o *getOptions) getDeployments(cmd *cobra.Command, args []string, now time.Time) error {
-	var names []string
-	if _, name, ok := strings.Cut(args[0], "/"); ok {
-		names = append(names, name)
-	}
-	names = append(names, args[1:]...)
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
-	ns := o.namespace
-	if o.allNamespaces {
-		ns = ""
-	}
-	all, err := c.ListDeployments(cmd.Context(), ns)
-	if err != nil {
-		return err
-	}
-	var ds []appsv1.Deployment
-	if len(names) == 0 {
-		ds = all
-	}
-	for _, n := range names {
-		found := false
-		for _, d := range all {
-			if d.Name == n {
-				ds, found = append(ds, d), true
-			}
-		}
-		if !found {
-			return fmt.Errorf("deployment %q not found in namespace %q", n, o.namespace)
-		}
-	}
-	out := cmd.OutOrStdout()
-	switch o.output {
-	case "json", "yaml":
-		for i := range ds {
-			ds[i].Kind, ds[i].APIVersion = "Deployment", "apps/v1"
-		}
-		return writeObjects(out, ds, o.output, len(names) == 1)
-	case "name":
-		for _, d := range ds {
-			fmt.Fprintf(out, "deployment.apps/%s\n", d.Name)
-		}
-		return nil
-	case "":
-	default:
-		return fmt.Errorf("-o %q: use yaml, json or name", o.output)
-	}
-	if len(ds) == 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "No resources found in %s namespace.\n", o.namespace)
-		return nil
-	}
-	return writeDeploymentTable(out, ds, o.allNamespaces, now)
-}
-
-func writeDeploymentTable(w io.Writer, ds []appsv1.Deployment, namespaces bool, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	if namespaces {
-		fmt.Fprint(tw, "NAMESPACE\t")
-	}
-	fmt.Fprintln(tw, "NAME\tREADY\tUP-TO-DATE\tAVAILABLE\tAGE")
-	for _, d := range ds {
-		if namespaces {
-			fmt.Fprintf(tw, "%s\t", d.Namespace)
-		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%d\t%d\t%s\n", d.Name, d.Status.ReadyReplicas, replicasOf(&d),
-			d.Status.UpdatedReplicas, d.Status.AvailableReplicas, age(d.CreationTimestamp.Time, now))
-	}
-	return tw.Flush()
-}
 
 func replicasOf(d *appsv1.Deployment) int32 {
 	if d.Spec.Replicas != nil {
@@ -121,7 +30,7 @@ func rolloutStatus(ctx context.Context, c *api.Client, ns, name string, timeout 
 	}
 	last := ""
 	for {
-		d, err := c.GetDeployment(ctx, ns, name)
+		d, err := api.Get(ctx, c, api.Deployments, ns, name)
 		if err != nil && ctx.Err() == nil {
 			return err
 		}

@@ -80,7 +80,7 @@ func TestRolloutStatusFollowsAndGetDeployments(t *testing.T) {
 		t.Fatalf("output:\n%s", out.String())
 	}
 	var table bytes.Buffer
-	if err := writeDeploymentTable(&table, []appsv1.Deployment{steps[2]}, false, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)); err != nil {
+	if err := writeTable(&table, []appsv1.Deployment{steps[2]}, tableOptions{}, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), deploymentKind.columns); err != nil {
 		t.Fatal(err)
 	}
 	want := "NAME   READY   UP-TO-DATE   AVAILABLE   AGE\nweb    3/3     3            3           60m\n"

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,72 +17,38 @@ import (
 func newDescribeCommand(now func() time.Time, loc *time.Location) *cobra.Command {
 	var o connectOptions
 	cmd := &cobra.Command{
-		Use:   "describe pod|node [NAME...]",
-		Short: "Show a pod in detail: containers, their states and exit codes, conditions, volumes",
-		Long: `Describe shows pods in detail, as kubectl describe does: where each runs,
-its labels, each container's image, state and last state (with reasons and
-exit codes), readiness and restart count, the pod's conditions and volumes.
-Without names it describes every pod of the namespace.
+		Use:   "describe TYPE [NAME...]",
+		Short: "Show objects in detail, with their events: pods, nodes, workloads",
+		Long: `Describe shows objects in detail, as kubectl describe does, each ending with
+its events (Type, Reason, Age, From, Message). Without names it describes
+every object of that type in the namespace.
 
-describe node shows a node of the cluster: its conditions, addresses,
-capacity and system, and the pods on it with what they request.`,
+describe pod: where it runs, its labels, each container's image, state and
+last state (with reasons and exit codes), readiness and restart count, the
+pod's conditions and volumes.
+
+describe node: its conditions, addresses, capacity and system, and the
+pods on it with what they request.
+
+describe deployment|rs|rc|ds|job|cronjob: the selector, replica or node
+counts, the strategy of a Deployment (and its ReplicaSets), the pods'
+states, the pod template's containers and images, and the conditions.`,
 		Example: `  shoal describe pod web-7d4b9c-x2x9k
   shoal describe pods -n shop
-  shoal describe node node1`,
+  shoal describe node node1
+  shoal describe deployment web
+  shoal describe ds agent
+  shoal describe job backup-29929683`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 0 {
-				return []string{"pod", "node"}, cobra.ShellCompDirectiveNoFileComp
-			}
-			if isNodeCommandLine(args) {
-				return o.completeNodes(cmd.Context())
-			}
-			return o.completePods(cmd.Context(), nil)
+			return completeKindArgs(cmd.Context(), &o, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if isNodeCommandLine(args) {
-				return describeNodes(cmd, &o, args, now(), loc)
-			}
-			names, err := podNames("describe", args)
+			k, names, err := resolveArgs("describe", args)
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			var pods []corev1.Pod
-			failed := false
-			if len(names) == 0 {
-				if pods, err = c.ListPods(ctx, o.namespace); err != nil {
-					return err
-				}
-				if len(pods) == 0 {
-					fmt.Fprintf(cmd.ErrOrStderr(), "No resources found in %s namespace.\n", o.namespace)
-				}
-			}
-			for _, name := range names {
-				pod, err := c.GetPod(ctx, o.namespace, name)
-				if err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\n", err)
-					failed = true
-					continue
-				}
-				pods = append(pods, *pod)
-			}
-			for i := range pods {
-				if i > 0 {
-					fmt.Fprint(cmd.OutOrStdout(), "\n\n")
-				}
-				if err := describePod(cmd.OutOrStdout(), &pods[i], now(), loc); err != nil {
-					return err
-				}
-			}
-			if failed {
-				return exitError{code: 1}
-			}
-			return nil
+			return k.describe(cmd, &o, names, now(), loc)
 		},
 	}
 	o.bind(cmd)
@@ -91,25 +56,24 @@ capacity and system, and the pods on it with what they request.`,
 }
 
 // describer writes kubectl-describe text: "Key:\tvalue" lines indented by
-// level, aligned by a tabwriter.
+// level (and indent more), aligned by a tabwriter.
 type describer struct {
-	w   io.Writer
-	loc *time.Location
+	w      io.Writer
+	loc    *time.Location
+	indent int
 }
 
 func (d describer) line(level int, format string, args ...any) {
-	fmt.Fprintf(d.w, strings.Repeat("  ", level)+format+"\n", args...)
+	fmt.Fprintf(d.w, strings.Repeat("  ", level+d.indent)+format+"\n", args...)
 }
 
 func (d describer) time(t metav1.Time) string {
 	return t.In(d.loc).Format(time.RFC1123Z)
 }
 
-// describePod writes a pod as kubectl describe does, dates in loc and
-// durations relative to now.
-func describePod(w io.Writer, pod *corev1.Pod, now time.Time, loc *time.Location) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	d := describer{w: tw, loc: loc}
+// describePod writes a pod as kubectl describe does, durations relative
+// to now.
+func describePod(d describer, pod *corev1.Pod, now time.Time) {
 	d.line(0, "Name:\t%s", pod.Name)
 	d.line(0, "Namespace:\t%s", pod.Namespace)
 	if pod.Spec.Priority != nil {
@@ -162,10 +126,10 @@ func describePod(w io.Writer, pod *corev1.Pod, now time.Time, loc *time.Location
 	}
 	if len(pod.Spec.InitContainers) > 0 {
 		d.line(0, "Init Containers:")
-		d.containers(pod.Spec.InitContainers, pod.Status.InitContainerStatuses)
+		d.containers(pod.Spec.InitContainers, pod.Status.InitContainerStatuses, true)
 	}
 	d.line(0, "Containers:")
-	d.containers(pod.Spec.Containers, pod.Status.ContainerStatuses)
+	d.containers(pod.Spec.Containers, pod.Status.ContainerStatuses, true)
 	if len(pod.Status.Conditions) > 0 {
 		d.line(0, "Conditions:")
 		d.line(1, "Type\tStatus")
@@ -179,7 +143,6 @@ func describePod(w io.Writer, pod *corev1.Pod, now time.Time, loc *time.Location
 	}
 	d.stringMap("Node-Selectors", pod.Spec.NodeSelector)
 	d.tolerations(pod.Spec.Tolerations)
-	return tw.Flush()
 }
 
 // stringMap writes labels or annotations: key=value, sorted, one a line.
@@ -229,7 +192,9 @@ func (d describer) tolerations(ts []corev1.Toleration) {
 	}
 }
 
-func (d describer) containers(cs []corev1.Container, statuses []corev1.ContainerStatus) {
+// containers writes containers with their statuses; a pod template's
+// (withStatus false) have none.
+func (d describer) containers(cs []corev1.Container, statuses []corev1.ContainerStatus, withStatus bool) {
 	byName := map[string]corev1.ContainerStatus{}
 	for _, s := range statuses {
 		byName[s.Name] = s
@@ -254,7 +219,7 @@ func (d describer) containers(cs []corev1.Container, statuses []corev1.Container
 			}
 			d.line(2, "Ready:\t%s", trueFalse(st.Ready))
 			d.line(2, "Restart Count:\t%d", st.RestartCount)
-		} else {
+		} else if withStatus {
 			d.line(2, "State:\tWaiting")
 		}
 		d.resources("Limits", c.Resources.Limits)

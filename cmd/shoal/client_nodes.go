@@ -7,135 +7,55 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
+
+	"github.com/shoal-run/shoal/nodeagent/api"
 )
 
 // nodeResourceNames are the names `get` and `describe` accept for nodes.
 var nodeResourceNames = []string{"nodes", "node", "no"}
 
-func isNodeResource(s string) bool {
-	for _, n := range nodeResourceNames {
-		if strings.EqualFold(s, n) {
-			return true
-		}
-	}
-	return false
+// nodeKind is nodes as `get` and `describe` handle them. Nodes have no
+// namespace: -n and -A are ignored, as kubectl does.
+var nodeKind = &objectKind[corev1.Node, *corev1.Node]{
+	names: nodeResourceNames, apiVersion: "v1", kind: "Node", nameKind: "node",
+	listAll: func(ctx context.Context, c *api.Client, _ string) ([]corev1.Node, error) { return c.ListNodes(ctx) },
+	getOne: func(ctx context.Context, c *api.Client, _, name string) (*corev1.Node, error) {
+		return c.GetNode(ctx, name)
+	},
+	columns: nodeColumns,
+	// The pods of each node come from the same server's pod list; when
+	// that fails the nodes are described without them.
+	show: func(d describer, n *corev1.Node, rel *related) {
+		pods, ok := rel.pods()
+		describeNode(d, n, nonTerminatedPods(pods, n.Name), ok, rel.now)
+	},
 }
 
-// isNodeCommandLine reports whether a `get`/`describe` command line is
-// about nodes: "nodes [NAME...]" or "node/NAME...".
-func isNodeCommandLine(args []string) bool {
-	if len(args) == 0 {
-		return false
-	}
-	kind, _, _ := strings.Cut(args[0], "/")
-	return isNodeResource(kind)
+// nodeColumns are kubectl's node table: NAME STATUS ROLES AGE VERSION, and
+// with wide INTERNAL-IP EXTERNAL-IP OS-IMAGE KERNEL-VERSION
+// CONTAINER-RUNTIME.
+var nodeColumns = columns[corev1.Node, *corev1.Node]{
+	names:     []string{"STATUS", "ROLES", "AGE", "VERSION"},
+	wideNames: []string{"INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"},
+	row: func(n *corev1.Node, now time.Time) []string {
+		return []string{nodeStatus(n), nodeRoles(n), age(n.CreationTimestamp.Time, now), n.Status.NodeInfo.KubeletVersion}
+	},
+	wide: func(n *corev1.Node) []string {
+		info := n.Status.NodeInfo
+		return []string{orNone(nodeAddress(n, corev1.NodeInternalIP)), orNone(nodeAddress(n, corev1.NodeExternalIP)),
+			orUnknown(info.OSImage), orUnknown(info.KernelVersion), orUnknown(info.ContainerRuntimeVersion)}
+	},
 }
 
-// nodeNames returns the node names of a `get`/`describe` command line that
-// isNodeCommandLine accepted.
-func nodeNames(verb string, args []string) ([]string, error) {
-	if !strings.Contains(args[0], "/") {
-		return args[1:], nil
-	}
-	var names []string
-	for _, a := range args {
-		kind, name, ok := strings.Cut(a, "/")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("shoal %s: %q: give TYPE/NAME for every argument, or nodes NAME...", verb, a)
-		}
-		if !isNodeResource(kind) {
-			return nil, fmt.Errorf("shoal %s: %q: name nodes only, or pods only, in one command", verb, a)
-		}
-		names = append(names, name)
-	}
-	return names, nil
-}
-
-// getNodes runs `shoal get nodes [NAME...]`. Nodes have no namespace: -n
-// and -A are ignored, as kubectl does.
-func (o *getOptions) getNodes(cmd *cobra.Command, args []string, now time.Time) error {
-	names, err := nodeNames("get", args)
-	if err != nil {
-		return err
-	}
-	switch o.output {
-	case "", "wide", "yaml", "json", "name":
-	default:
-		return fmt.Errorf("-o %q: use wide, yaml, json or name", o.output)
-	}
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	var nodes []corev1.Node
-	failed := false
-	if len(names) == 0 {
-		if nodes, err = c.ListNodes(ctx); err != nil {
-			return err
-		}
-	}
-	for _, name := range names {
-		node, err := c.GetNode(ctx, name)
-		if err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\n", err)
-			failed = true
-			continue
-		}
-		nodes = append(nodes, *node)
-	}
-	out := cmd.OutOrStdout()
-	switch {
-	case o.output == "yaml" || o.output == "json":
-		err = writeNodeObjects(out, nodes, o.output, len(names) == 1)
-	case len(nodes) == 0 && len(names) == 0:
-		fmt.Fprintln(cmd.ErrOrStderr(), "No resources found")
-	case o.output == "name":
-		for _, n := range nodes {
-			if _, err = fmt.Fprintf(out, "node/%s\n", n.Name); err != nil {
-				break
-			}
-		}
-	case len(nodes) > 0:
-		err = writeNodeTable(out, nodes, o.output == "wide", now)
-	}
-	if err != nil {
-		return err
-	}
-	if failed {
-		return exitError{code: 1}
-	}
-	return nil
-}
-
-// writeNodeTable writes nodes as kubectl's table: NAME STATUS ROLES AGE
-// VERSION, and with wide INTERNAL-IP EXTERNAL-IP OS-IMAGE KERNEL-VERSION
-// CONTAINER-RUNTIME. Ages are relative to now.
+// writeNodeTable writes nodes as kubectl's table (nodeColumns). Ages are
+// relative to now.
 func writeNodeTable(w io.Writer, nodes []corev1.Node, wide bool, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 6, 4, 3, ' ', 0)
-	cols := []string{"NAME", "STATUS", "ROLES", "AGE", "VERSION"}
-	if wide {
-		cols = append(cols, "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME")
-	}
-	fmt.Fprintln(tw, strings.Join(cols, "\t"))
-	for i := range nodes {
-		n := &nodes[i]
-		row := []string{n.Name, nodeStatus(n), nodeRoles(n), age(n.CreationTimestamp.Time, now), n.Status.NodeInfo.KubeletVersion}
-		if wide {
-			info := n.Status.NodeInfo
-			row = append(row, orNone(nodeAddress(n, corev1.NodeInternalIP)), orNone(nodeAddress(n, corev1.NodeExternalIP)),
-				orUnknown(info.OSImage), orUnknown(info.KernelVersion), orUnknown(info.ContainerRuntimeVersion))
-		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
-	}
-	return tw.Flush()
+	return writeTable(w, nodes, tableOptions{wide: wide}, now, nodeColumns)
 }
 
 // nodeStatus is the STATUS column by kubectl's rules: Ready when the Ready
@@ -231,15 +151,6 @@ func writeObjects[T any](w io.Writer, items []T, format string, single bool) err
 	return writeObject(w, &list, format)
 }
 
-// writeNodeObjects writes nodes as YAML or JSON: the Node itself when one
-// was asked for by name, else a List of them (as kubectl prints).
-func writeNodeObjects(w io.Writer, nodes []corev1.Node, format string, single bool) error {
-	for i := range nodes {
-		nodes[i].Kind, nodes[i].APIVersion = "Node", "v1"
-	}
-	return writeObjects(w, nodes, format, single)
-}
-
 // writeObject writes v as indented JSON or as YAML.
 func writeObject(w io.Writer, v any, format string) error {
 	var b []byte
@@ -257,63 +168,6 @@ func writeObject(w io.Writer, v any, format string) error {
 	return err
 }
 
-// describeNodes runs `shoal describe node [NAME...]`: without names, every
-// node. The pods of each node come from the same server's pod list; when
-// that fails the nodes are described without them.
-func describeNodes(cmd *cobra.Command, o *connectOptions, args []string, now time.Time, loc *time.Location) error {
-	names, err := nodeNames("describe", args)
-	if err != nil {
-		return err
-	}
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	var nodes []corev1.Node
-	failed := false
-	if len(names) == 0 {
-		if nodes, err = c.ListNodes(ctx); err != nil {
-			return err
-		}
-		if len(nodes) == 0 {
-			fmt.Fprintln(cmd.ErrOrStderr(), "No resources found")
-		}
-	}
-	for _, name := range names {
-		node, err := c.GetNode(ctx, name)
-		if err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\n", err)
-			failed = true
-			continue
-		}
-		nodes = append(nodes, *node)
-	}
-	var pods []corev1.Pod
-	withPods := false
-	if len(nodes) > 0 {
-		var podsErr error
-		pods, podsErr = c.ListPods(ctx, "")
-		if podsErr != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "Warning: cannot list the pods of the nodes: %v\n", podsErr)
-		}
-		withPods = podsErr == nil
-	}
-	for i := range nodes {
-		if i > 0 {
-			fmt.Fprint(cmd.OutOrStdout(), "\n\n")
-		}
-		onNode := nonTerminatedPods(pods, nodes[i].Name)
-		if err := describeNode(cmd.OutOrStdout(), &nodes[i], onNode, withPods, now, loc); err != nil {
-			return err
-		}
-	}
-	if failed {
-		return exitError{code: 1}
-	}
-	return nil
-}
-
 // nonTerminatedPods are the pods bound to node that have not ended
 // (neither Succeeded nor Failed), as kubectl selects them.
 func nonTerminatedPods(pods []corev1.Pod, node string) []corev1.Pod {
@@ -326,12 +180,10 @@ func nonTerminatedPods(pods []corev1.Pod, node string) []corev1.Pod {
 	return out
 }
 
-// describeNode writes a node as kubectl describe does, dates in loc and
-// ages relative to now. withPods says whether pods are the node's pods (the
-// pod sections are left out when they could not be listed).
-func describeNode(w io.Writer, n *corev1.Node, pods []corev1.Pod, withPods bool, now time.Time, loc *time.Location) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	d := describer{w: tw, loc: loc}
+// describeNode writes a node as kubectl describe does, ages relative to
+// now. withPods says whether pods are the node's pods (the pod sections are
+// left out when they could not be listed).
+func describeNode(d describer, n *corev1.Node, pods []corev1.Pod, withPods bool, now time.Time) {
 	d.line(0, "Name:\t%s", n.Name)
 	d.line(0, "Roles:\t%s", nodeRoles(n))
 	d.stringMap("Labels", n.Labels)
@@ -381,7 +233,6 @@ func describeNode(w io.Writer, n *corev1.Node, pods []corev1.Pod, withPods bool,
 	if withPods {
 		d.nodePods(n, pods, now)
 	}
-	return tw.Flush()
 }
 
 // resourceList writes a node's capacity or allocatable, sorted by name.
@@ -511,27 +362,4 @@ func maxResources(to, from corev1.ResourceList) {
 			to[name] = q.DeepCopy()
 		}
 	}
-}
-
-// completeNodes lists the names of the cluster's nodes for shell
-// completion.
-func (o *connectOptions) completeNodes(ctx context.Context) ([]string, cobra.ShellCompDirective) {
-	c, err := o.client()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
-	defer cancel()
-	nodes, err := c.ListNodes(ctx)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var names []string
-	for _, n := range nodes {
-		names = append(names, n.Name)
-	}
-	return names, cobra.ShellCompDirectiveNoFileComp
 }

@@ -284,13 +284,10 @@ Allocated resources:
 
 func TestDescribeNode(t *testing.T) {
 	n := testNodes()[0]
-	var buf bytes.Buffer
-	if err := describeNode(&buf, &n, nonTerminatedPods(nodePods(), "node-1"), true, testNow, time.UTC); err != nil {
-		t.Fatal(err)
-	}
-	if buf.String() != describedNodeText {
-		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), describedNodeText)
-		gl, wl := strings.Split(buf.String(), "\n"), strings.Split(describedNodeText, "\n")
+	got := describeText(func(d describer) { describeNode(d, &n, nonTerminatedPods(nodePods(), "node-1"), true, testNow) })
+	if got != describedNodeText {
+		t.Errorf("got:\n%s\nwant:\n%s", got, describedNodeText)
+		gl, wl := strings.Split(got, "\n"), strings.Split(describedNodeText, "\n")
 		for i := range min(len(gl), len(wl)) {
 			if gl[i] != wl[i] {
 				t.Fatalf("first difference, line %d:\n got %q\nwant %q", i+1, gl[i], wl[i])
@@ -301,14 +298,7 @@ func TestDescribeNode(t *testing.T) {
 
 func TestNodeCommands(t *testing.T) {
 	startClusterAPI(t, nodePods())
-	tests := []struct {
-		name     string
-		args     []string
-		wantCode int
-		wantOut  string   // the whole output, when set
-		contains []string // in stdout
-		errHas   []string // in stderr
-	}{
+	tests := []clientCase{
 		{name: "get nodes", args: []string{"get", "nodes"}, wantOut: `
 NAME     STATUS                     ROLES           AGE   VERSION
 node-1   Ready                      control-plane   5d    v0.1.0
@@ -331,10 +321,10 @@ node-3   NotReady   <none>   40m
 		{name: "get missing node", args: []string{"get", "node", "node-9"}, wantCode: 1, errHas: []string{`Error: node "node-9": not found`}},
 		{name: "get one missing among others", args: []string{"get", "nodes", "node-9", "node-1", "-o", "name"}, wantCode: 1,
 			wantOut: "\nnode/node-1\n", errHas: []string{`node "node-9": not found`}},
-		{name: "get nodes and pods at once", args: []string{"get", "node/node-1", "pod/web"}, wantCode: 2, errHas: []string{"nodes only, or pods only"}},
+		{name: "get nodes and pods at once", args: []string{"get", "node/node-1", "pod/web"}, wantCode: 2, errHas: []string{`"pod/web": name objects of one type per command (nodes here)`}},
 		{name: "get nodes bad output", args: []string{"get", "nodes", "-o", "xml"}, wantCode: 2, errHas: []string{`-o "xml"`}},
 		{name: "get pods still works", args: []string{"get", "pods", "-n", "shop"}, contains: []string{"db-0 "}},
-		{name: "unknown resource names both", args: []string{"get", "services"}, wantCode: 2, errHas: []string{"pods (pods, pod or po), nodes (nodes, node or no), deployments (deployments, deployment or deploy) and events"}},
+		{name: "unknown resource names both", args: []string{"get", "services"}, wantCode: 2, errHas: []string{"pods (pods, pod, po), nodes (nodes, node, no), deployments (deployments, deployment, deploy), replicasets (replicasets, replicaset, rs), replicationcontrollers (replicationcontrollers, replicationcontroller, rc), daemonsets (daemonsets, daemonset, ds), jobs (jobs, job), cronjobs (cronjobs, cronjob, cj) and events (events, event, ev)"}},
 		{name: "describe node", args: []string{"describe", "node", "node-1"}, contains: []string{
 			"Name:               node-1\n", "Non-terminated Pods:          (2 in total)\n", "  default                     web-7d4b9c-x2x9k",
 		}},
@@ -344,47 +334,19 @@ node-3   NotReady   <none>   40m
 		{name: "describe missing node", args: []string{"describe", "no/node-9"}, wantCode: 1, errHas: []string{"not found"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := runClient(t, nil, tt.args...)
-			if code != tt.wantCode {
-				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
-			}
-			if tt.wantOut != "" && out != strings.TrimPrefix(tt.wantOut, "\n") {
-				t.Errorf("stdout:\n%s\nwant:\n%s", out, strings.TrimPrefix(tt.wantOut, "\n"))
-			}
-			for _, w := range tt.contains {
-				if !strings.Contains(out, w) {
-					t.Errorf("stdout lacks %q:\n%s", w, out)
-				}
-			}
-			for _, w := range tt.errHas {
-				if !strings.Contains(errOut, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, errOut)
-				}
-			}
-		})
+		t.Run(tt.name, tt.run)
 	}
 }
 
 func TestGetNodesJSON(t *testing.T) {
 	startClusterAPI(t, nil)
-	out, errOut, code := runClient(t, nil, "get", "nodes", "-o", "json")
-	if code != 0 {
-		t.Fatalf("code %d: %s", code, errOut)
-	}
-	var list struct {
-		Kind, APIVersion string
-		Items            []corev1.Node
-	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if list.Kind != "List" || list.APIVersion != "v1" || len(list.Items) != 3 || list.Items[0].Kind != "Node" || list.Items[2].Name != "node-3" {
-		t.Errorf("list kind %q, %d items: %+v", list.Kind, len(list.Items), list.Items)
+	kind, items := getList[corev1.Node](t, "get", "nodes", "-o", "json")
+	if kind != "List" || len(items) != 3 || items[0].Kind != "Node" || items[2].Name != "node-3" {
+		t.Errorf("list kind %q, %d items: %+v", kind, len(items), items)
 	}
 
 	// One node by name is the Node itself.
-	out, _, _ = runClient(t, nil, "get", "node", "node-2", "-o", "json")
+	out, _, _ := runClient(t, nil, "get", "node", "node-2", "-o", "json")
 	var node corev1.Node
 	if err := json.Unmarshal([]byte(out), &node); err != nil || node.Kind != "Node" || !node.Spec.Unschedulable {
 		t.Errorf("get node -o json: %v\n%s", err, out)

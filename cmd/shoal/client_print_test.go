@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -328,13 +329,10 @@ Tolerations:     <none>
 
 func TestDescribePod(t *testing.T) {
 	p := describedPod()
-	var buf bytes.Buffer
-	if err := describePod(&buf, &p, testNow, time.UTC); err != nil {
-		t.Fatal(err)
-	}
-	if buf.String() != describedText {
-		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), describedText)
-		gl, wl := strings.Split(buf.String(), "\n"), strings.Split(describedText, "\n")
+	got := describeText(func(d describer) { describePod(d, &p, testNow) })
+	if got != describedText {
+		t.Errorf("got:\n%s\nwant:\n%s", got, describedText)
+		gl, wl := strings.Split(got, "\n"), strings.Split(describedText, "\n")
 		for i := range min(len(gl), len(wl)) {
 			if gl[i] != wl[i] {
 				t.Fatalf("first difference, line %d:\n got %q\nwant %q", i+1, gl[i], wl[i])
@@ -345,11 +343,20 @@ func TestDescribePod(t *testing.T) {
 	// A pod being deleted, with a waiting container and no node yet.
 	p = pod("leaving", corev1.PodRunning, waiting("ContainerCreating"))
 	p.DeletionTimestamp = &metav1.Time{Time: testNow.Add(-90 * time.Second)}
-	buf.Reset()
-	describePod(&buf, &p, testNow, time.UTC)
+	got = describeText(func(d describer) { describePod(d, &p, testNow) })
 	for _, want := range []string{"\nNode:         <none>\n", "\nStatus:       Terminating (lasts 90s)\n", "\n    State:          Waiting\n      Reason:       ContainerCreating\n"} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("missing %q in:\n%s", want, buf.String())
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
 		}
 	}
+}
+
+// describeText is what show writes through describe's tabwriter, dates in
+// UTC.
+func describeText(show func(d describer)) string {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
+	show(describer{w: tw, loc: time.UTC})
+	tw.Flush()
+	return buf.String()
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -169,17 +170,15 @@ func runClient(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr st
 
 func TestClientCommands(t *testing.T) {
 	f := startAPI(t)
-	tests := []struct {
-		name       string
-		args       []string
-		stdin      string
-		wantCode   int
-		wantOut    string   // the whole output, when set
-		contains   []string // in stdout
-		errHas     []string // in stderr
-		wantLogs   *api.LogOptions
-		wantStdout string
-	}{
+	// logOpts checks the options the last logs call was given.
+	logOpts := func(want api.LogOptions) func(*testing.T) {
+		return func(t *testing.T) {
+			if got := f.lastLogOpts(); got != want {
+				t.Errorf("log options %+v, want %+v", got, want)
+			}
+		}
+	}
+	tests := []clientCase{
 		{name: "get pods", args: []string{"get", "pods"}, wantOut: `
 NAME               READY   STATUS    RESTARTS       AGE
 web-7d4b9c-x2x9k   1/1     Running   0              5s
@@ -213,10 +212,10 @@ worker-0   1/2     CrashLoopBackOff   12 (5h ago)   3m
 		}},
 		{name: "describe missing", args: []string{"describe", "pod", "nope"}, wantCode: 1, errHas: []string{"not found"}},
 		{name: "logs", args: []string{"logs", "web", "-c", "web", "--tail", "2", "--timestamps", "--since", "5m", "-p"},
-			wantOut:  "\nlog of default/web\nsecond line\n",
-			wantLogs: &api.LogOptions{Container: "web", TailLines: 2, Timestamps: true, Since: 5 * time.Minute, Previous: true}},
+			wantOut: "\nlog of default/web\nsecond line\n",
+			then:    logOpts(api.LogOptions{Container: "web", TailLines: 2, Timestamps: true, Since: 5 * time.Minute, Previous: true})},
 		{name: "logs container argument", args: []string{"logs", "-n", "shop", "cart-0", "app"},
-			wantOut: "\nlog of shop/cart-0\nsecond line\n", wantLogs: &api.LogOptions{Container: "app", TailLines: -1}},
+			wantOut: "\nlog of shop/cart-0\nsecond line\n", then: logOpts(api.LogOptions{Container: "app", TailLines: -1})},
 		{name: "logs missing pod", args: []string{"logs", "nope"}, wantCode: 2, errHas: []string{"pod default/nope: not found"}},
 		{name: "exec with stdin", args: []string{"exec", "-i", "web", "--", "cat"}, stdin: "hello\n", wantOut: "\nhello\n"},
 		{name: "exec without -i sends no stdin", args: []string{"exec", "web", "--", "cat"}, stdin: "hello\n", wantOut: "\n"},
@@ -228,49 +227,81 @@ worker-0   1/2     CrashLoopBackOff   12 (5h ago)   3m
 		{name: "exec missing pod", args: []string{"exec", "nope", "--", "ls"}, wantCode: 2, errHas: []string{"not found"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var in io.Reader = strings.NewReader(tt.stdin)
-			out, errOut, code := runClient(t, in, tt.args...)
-			if code != tt.wantCode {
-				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
-			}
-			if tt.wantOut != "" && out != strings.TrimPrefix(tt.wantOut, "\n") {
-				t.Errorf("stdout:\n%s\nwant:\n%s", out, strings.TrimPrefix(tt.wantOut, "\n"))
-			}
-			for _, w := range tt.contains {
-				if !strings.Contains(out, w) {
-					t.Errorf("stdout lacks %q:\n%s", w, out)
-				}
-			}
-			for _, w := range tt.errHas {
-				if !strings.Contains(errOut, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, errOut)
-				}
-			}
-			if tt.wantLogs != nil {
-				if got := f.lastLogOpts(); got != *tt.wantLogs {
-					t.Errorf("log options %+v, want %+v", got, *tt.wantLogs)
-				}
-			}
-		})
+		t.Run(tt.name, tt.run)
 	}
 }
 
-func TestClientJSONList(t *testing.T) {
-	startAPI(t)
-	out, errOut, code := runClient(t, nil, "get", "pods", "-A", "-o", "json")
+// clientCase is one run of the client commands and what it must print.
+type clientCase struct {
+	name     string
+	args     []string
+	wantCode int
+	wantOut  string   // the whole stdout, when set (a leading newline dropped)
+	contains []string // in stdout, runs of spaces taken as one
+	lacks    []string // not in stdout
+	errHas   []string // in stderr
+	stdin    string
+	then     func(t *testing.T) // more checks, after the run
+}
+
+// run runs the case's command line in-process and checks what it printed.
+func (tt clientCase) run(t *testing.T) {
+	t.Helper()
+	out, errOut, code := runClient(t, strings.NewReader(tt.stdin), tt.args...)
+	if code != tt.wantCode {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
+	}
+	if tt.wantOut != "" && out != strings.TrimPrefix(tt.wantOut, "\n") {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, strings.TrimPrefix(tt.wantOut, "\n"))
+	}
+	for _, w := range tt.contains {
+		if !strings.Contains(squeeze(out), squeeze(w)) {
+			t.Errorf("stdout lacks %q:\n%s", w, out)
+		}
+	}
+	for _, w := range tt.lacks {
+		if strings.Contains(out, w) {
+			t.Errorf("stdout has %q:\n%s", w, out)
+		}
+	}
+	for _, w := range tt.errHas {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errOut)
+		}
+	}
+	if tt.then != nil {
+		tt.then(t)
+	}
+}
+
+// squeeze makes every run of spaces one space, for assertions on aligned
+// text that do not depend on the alignment.
+func squeeze(s string) string { return spaces.ReplaceAllString(s, " ") }
+
+var spaces = regexp.MustCompile(` {2,}`)
+
+// getList runs a `get -o json` command line and reads the List it prints.
+func getList[T any](t *testing.T, args ...string) (kind string, items []T) {
+	t.Helper()
+	out, errOut, code := runClient(t, nil, args...)
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, errOut)
 	}
 	var list struct {
 		Kind  string
-		Items []corev1.Pod
+		Items []T
 	}
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if list.Kind != "List" || len(list.Items) != 4 || list.Items[0].Kind != "Pod" {
-		t.Errorf("list kind %q, %d items", list.Kind, len(list.Items))
+	return list.Kind, list.Items
+}
+
+func TestClientJSONList(t *testing.T) {
+	startAPI(t)
+	kind, items := getList[corev1.Pod](t, "get", "pods", "-A", "-o", "json")
+	if kind != "List" || len(items) != 4 || items[0].Kind != "Pod" {
+		t.Errorf("list kind %q, %d items", kind, len(items))
 	}
 }
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// Resource is a kind of object as the Kubernetes API names it in paths
+// ResourceType is a kind of object as the Kubernetes API names it in paths
 // and as kubectl accepts it on the command line.
-type Resource struct {
+type ResourceType struct {
 	Kind string
 	// GroupVersion is the API group and version ("v1" for the core
 	// group, else "group/version").
@@ -22,7 +22,7 @@ type Resource struct {
 
 // Resources are the kinds shoal reads from Git, which `shoal delete` may
 // name.
-var Resources = []Resource{
+var Resources = []ResourceType{
 	{"Namespace", "v1", "namespaces", []string{"ns"}, false},
 	{"Node", "v1", "nodes", []string{"no"}, false},
 	{"Pod", "v1", "pods", []string{"po"}, true},
@@ -48,7 +48,7 @@ var Resources = []Resource{
 
 // ResourceFor finds a resource by its plural, its kind (any case) or a
 // short name, as kubectl does: "deployments", "deployment", "deploy".
-func ResourceFor(name string) (Resource, bool) {
+func ResourceFor(name string) (ResourceType, bool) {
 	for _, r := range Resources {
 		if strings.EqualFold(name, r.Plural) || strings.EqualFold(name, r.Kind) {
 			return r, true
@@ -59,13 +59,13 @@ func ResourceFor(name string) (Resource, bool) {
 			}
 		}
 	}
-	return Resource{}, false
+	return ResourceType{}, false
 }
 
 // Path is the API path of one object: /api/v1/namespaces/NS/pods/NAME,
 // /apis/storage.k8s.io/v1/storageclasses/NAME. The namespace is left out
 // for cluster-scoped kinds.
-func (r Resource) Path(namespace, name string) string {
+func (r ResourceType) Path(namespace, name string) string {
 	p := "/apis/" + r.GroupVersion
 	if r.GroupVersion == "v1" {
 		p = "/api/v1"
@@ -109,6 +109,6 @@ func (s *server) deleteObject(w http.ResponseWriter, r *http.Request) {
 
 // DeleteObject asks the cluster to delete an object kept though removed
 // from Git (or a pod, as DeletePod).
-func (c *Client) DeleteObject(ctx context.Context, r Resource, namespace, name string) error {
+func (c *Client) DeleteObject(ctx context.Context, r ResourceType, namespace, name string) error {
 	return c.send(ctx, http.MethodDelete, r.Path(namespace, name))
 }

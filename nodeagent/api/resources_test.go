@@ -45,9 +45,9 @@ func TestDeleteObject(t *testing.T) {
 	svc := &objectControl{}
 	srv, c := start(t, svc, "")
 	ctx := context.Background()
-	res := func(name string) Resource { r, _ := ResourceFor(name); return r }
+	res := func(name string) ResourceType { r, _ := ResourceFor(name); return r }
 	tests := []struct {
-		res      Resource
+		res      ResourceType
 		ns, name string
 		path     string
 		want     error

@@ -35,6 +35,9 @@ type ServerOptions struct {
 //	GET  /api/v1/nodes                                  NodeList of the cluster (opts.Cluster)
 //	GET  /api/v1/nodes/{name}                           Node
 //	GET  /api/v1/status                                 ClusterStatus
+//	GET  /api/v1[/namespaces/{ns}]/events               EventList (opts.Cluster, an EventService)
+//	GET  .../deployments, replicasets, daemonsets, jobs, cronjobs, replicationcontrollers
+//	                                                    the workload Resources (opts.Cluster, a WorkloadService)
 //
 // and, when svc implements PodControl and ObjectControl:
 //
@@ -88,9 +91,7 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("GET /api/v1/events", s.events)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/events", s.events)
-	mux.HandleFunc("GET /apis/apps/v1/deployments", s.deployments)
-	mux.HandleFunc("GET /apis/apps/v1/namespaces/{ns}/deployments", s.deployments)
-	mux.HandleFunc("GET /apis/apps/v1/namespaces/{ns}/deployments/{name}", s.deployments)
+	serveAllWorkloads(mux, s)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, noSuchAPI(r))
 	})

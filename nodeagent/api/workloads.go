@@ -5,75 +5,165 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// DeploymentService is what a cluster node adds to its API for
-// Deployments, when its ClusterService also implements it: the
-// Deployments of the desired state with the status the leader computed.
-type DeploymentService interface {
-	// Deployments returns the Deployments of a namespace ("" for all),
-	// sorted by namespace and name.
+// WorkloadService is what a cluster node adds to its API for the
+// workload controllers' objects, when its ClusterService also implements
+// it: the objects of the desired state (and those the controllers made: a
+// Deployment's ReplicaSets, a CronJob's Jobs) with the status the leader
+// computed. Each method returns the objects of a namespace ("" for all),
+// sorted by namespace and name; the server serves them as the Resource of
+// the same name (see Workloads).
+type WorkloadService interface {
 	Deployments(ctx context.Context, namespace string) ([]appsv1.Deployment, error)
+	ReplicaSets(ctx context.Context, namespace string) ([]appsv1.ReplicaSet, error)
+	ReplicationControllers(ctx context.Context, namespace string) ([]corev1.ReplicationController, error)
+	DaemonSets(ctx context.Context, namespace string) ([]appsv1.DaemonSet, error)
+	Jobs(ctx context.Context, namespace string) ([]batchv1.Job, error)
+	CronJobs(ctx context.Context, namespace string) ([]batchv1.CronJob, error)
 }
 
-// deployments serves GET /apis/apps/v1[/namespaces/{ns}]/deployments[/{name}].
-func (s *server) deployments(w http.ResponseWriter, r *http.Request) {
-	svc, ok := s.cluster.(DeploymentService)
-	if !ok {
-		s.writeError(w, r, errNoCluster)
-		return
+// Resource is a kind of workload object the API serves, T its Go type:
+//
+//	GET /apis/GROUP/VERSION/PLURAL                            a List of every namespace's
+//	GET /apis/GROUP/VERSION/namespaces/{ns}/PLURAL            a List of one namespace's
+//	GET /apis/GROUP/VERSION/namespaces/{ns}/PLURAL/{name}     one object
+//
+// (/api/v1/... for the core group), as the Kubernetes API paths them.
+type Resource[T any] struct {
+	// GroupVersion is "apps/v1", "batch/v1", or "v1" for the core group.
+	GroupVersion string
+	// Plural names the resource in paths ("replicasets"); Kind is the
+	// objects' kind ("ReplicaSet").
+	Plural, Kind string
+	// list is the WorkloadService method that answers it.
+	list func(WorkloadService, context.Context, string) ([]T, error)
+}
+
+// The workload resources the API serves.
+var (
+	Deployments            = Resource[appsv1.Deployment]{"apps/v1", "deployments", "Deployment", WorkloadService.Deployments}
+	ReplicaSets            = Resource[appsv1.ReplicaSet]{"apps/v1", "replicasets", "ReplicaSet", WorkloadService.ReplicaSets}
+	ReplicationControllers = Resource[corev1.ReplicationController]{"v1", "replicationcontrollers", "ReplicationController", WorkloadService.ReplicationControllers}
+	DaemonSets             = Resource[appsv1.DaemonSet]{"apps/v1", "daemonsets", "DaemonSet", WorkloadService.DaemonSets}
+	Jobs                   = Resource[batchv1.Job]{"batch/v1", "jobs", "Job", WorkloadService.Jobs}
+	CronJobs               = Resource[batchv1.CronJob]{"batch/v1", "cronjobs", "CronJob", WorkloadService.CronJobs}
+)
+
+// object is a pointer to a Kubernetes object of type T.
+type object[T any] interface {
+	*T
+	runtime.Object
+	GetNamespace() string
+	GetName() string
+}
+
+// prefix is the resource's group path: "/apis/apps/v1", or "/api/v1".
+func (r Resource[T]) prefix() string {
+	if r.GroupVersion == "v1" {
+		return "/api/v1"
 	}
-	ns, name := r.PathValue("ns"), r.PathValue("name")
-	ds, err := svc.Deployments(r.Context(), ns)
-	if err != nil {
-		s.writeError(w, r, errorFor(err))
-		return
+	return "/apis/" + r.GroupVersion
+}
+
+// path is the path of the resource's objects in namespace ("" for all),
+// or of the one named.
+func (r Resource[T]) path(namespace, name string) string {
+	p := r.prefix() + "/" + r.Plural
+	if namespace != "" {
+		p = r.prefix() + "/namespaces/" + url.PathEscape(namespace) + "/" + r.Plural
 	}
-	for i := range ds {
-		ds[i].Kind, ds[i].APIVersion = "Deployment", "apps/v1"
+	if name != "" {
+		p += "/" + url.PathEscape(name)
 	}
-	if name == "" {
-		if ds == nil {
-			ds = []appsv1.Deployment{}
-		}
-		list := appsv1.DeploymentList{Items: ds}
-		list.Kind, list.APIVersion = "DeploymentList", "apps/v1"
-		s.writeJSON(w, r, list)
-		return
-	}
-	for i := range ds {
-		if ds[i].Name == name {
-			s.writeJSON(w, r, &ds[i])
+	return p
+}
+
+// objectList is the List the API answers for a listing.
+type objectList[T any] struct {
+	Kind       string          `json:"kind"`
+	APIVersion string          `json:"apiVersion"`
+	Metadata   metav1.ListMeta `json:"metadata"`
+	Items      []T             `json:"items"`
+}
+
+// serveWorkloads adds r's routes to mux.
+func serveWorkloads[T any, PT object[T]](mux *http.ServeMux, s *server, r Resource[T]) {
+	h := func(w http.ResponseWriter, req *http.Request) {
+		svc, ok := s.cluster.(WorkloadService)
+		if !ok {
+			s.writeError(w, req, errNoCluster)
 			return
 		}
+		ns, name := req.PathValue("ns"), req.PathValue("name")
+		items, err := r.list(svc, req.Context(), ns)
+		if err != nil {
+			s.writeError(w, req, errorFor(err))
+			return
+		}
+		gvk := schema.FromAPIVersionAndKind(r.GroupVersion, r.Kind)
+		for i := range items {
+			PT(&items[i]).GetObjectKind().SetGroupVersionKind(gvk)
+		}
+		if name == "" {
+			if items == nil {
+				items = []T{}
+			}
+			s.writeJSON(w, req, objectList[T]{Kind: r.Kind + "List", APIVersion: r.GroupVersion, Items: items})
+			return
+		}
+		for i := range items {
+			if PT(&items[i]).GetName() == name {
+				s.writeJSON(w, req, &items[i])
+				return
+			}
+		}
+		s.writeError(w, req, &Error{
+			Message: fmt.Sprintf("%s %q not found in namespace %q (shoal get %s -A lists every namespace's)", strings.ToLower(r.Kind), name, ns, r.Plural),
+			Reason:  ReasonNotFound, Code: http.StatusNotFound,
+		})
 	}
-	s.writeError(w, r, &Error{Message: fmt.Sprintf("deployment %q not found in namespace %q", name, ns), Reason: ReasonNotFound, Code: http.StatusNotFound})
+	mux.HandleFunc("GET "+r.prefix()+"/"+r.Plural, h)
+	mux.HandleFunc("GET "+r.prefix()+"/namespaces/{ns}/"+r.Plural, h)
+	mux.HandleFunc("GET "+r.prefix()+"/namespaces/{ns}/"+r.Plural+"/{name}", h)
 }
 
-// ListDeployments returns the Deployments of a namespace ("" for all).
-func (c *Client) ListDeployments(ctx context.Context, namespace string) ([]appsv1.Deployment, error) {
-	p := "/apis/apps/v1/deployments"
-	if namespace != "" {
-		p = "/apis/apps/v1/namespaces/" + url.PathEscape(namespace) + "/deployments"
-	}
-	var list appsv1.DeploymentList
-	if err := c.getJSON(ctx, p, &list); err != nil {
+// serveAllWorkloads adds every workload resource's routes to mux.
+func serveAllWorkloads(mux *http.ServeMux, s *server) {
+	serveWorkloads(mux, s, Deployments)
+	serveWorkloads(mux, s, ReplicaSets)
+	serveWorkloads(mux, s, ReplicationControllers)
+	serveWorkloads(mux, s, DaemonSets)
+	serveWorkloads(mux, s, Jobs)
+	serveWorkloads(mux, s, CronJobs)
+}
+
+// List returns r's objects of a namespace ("" for all) from the node c
+// talks to.
+func List[T any](ctx context.Context, c *Client, r Resource[T], namespace string) ([]T, error) {
+	var list objectList[T]
+	if err := c.getJSON(ctx, r.path(namespace, ""), &list); err != nil {
 		return nil, err
 	}
 	return list.Items, nil
 }
 
-// GetDeployment returns one Deployment; an error wraps ErrNotFound when
-// there is none.
-func (c *Client) GetDeployment(ctx context.Context, namespace, name string) (*appsv1.Deployment, error) {
-	var d appsv1.Deployment
-	if err := c.getJSON(ctx, "/apis/apps/v1/namespaces/"+url.PathEscape(namespace)+"/deployments/"+url.PathEscape(name), &d); err != nil {
+// Get returns r's object name of namespace; an error wraps ErrNotFound
+// when there is none.
+func Get[T any](ctx context.Context, c *Client, r Resource[T], namespace, name string) (*T, error) {
+	var o T
+	if err := c.getJSON(ctx, r.path(namespace, name), &o); err != nil {
 		return nil, err
 	}
-	return &d, nil
+	return &o, nil
 }
 
 // EventService is what a cluster node adds to its API for events, when its

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/shoal-run/shoal/manifests"
@@ -78,6 +79,11 @@ type Plan struct {
 	Jobs []*batchv1.Job
 	// Events say what happened, for logs: "default/backup: ran backup-29312345".
 	Events []string
+	// Status is each CronJob's status, by key: its running Jobs, the last
+	// schedule time acted on, and when a Job of it last succeeded (the
+	// finish time of the newest complete Job in its history, or that Job's
+	// schedule time when the Job's record is gone).
+	Status map[string]batchv1.CronJobStatus
 }
 
 // Key is a CronJob's key in Input.States.
@@ -85,7 +91,7 @@ func Key(c *batchv1.CronJob) string { return c.Namespace + "/" + c.Name }
 
 // Compute advances every CronJob one step.
 func Compute(in Input) Plan {
-	plan := Plan{Put: map[string]State{}}
+	plan := Plan{Put: map[string]State{}, Status: map[string]batchv1.CronJobStatus{}}
 	known := map[string]bool{}
 	for _, cj := range in.CronJobs {
 		key := Key(cj)
@@ -101,6 +107,7 @@ func Compute(in Input) Plan {
 		if !had || !equal(old, st) {
 			plan.Put[key] = st
 		}
+		plan.Status[key] = status(cj, st, in.JobStates)
 		for _, r := range append(append([]Run(nil), st.Active...), st.History...) {
 			plan.Jobs = append(plan.Jobs, jobFor(cj, r))
 		}
@@ -165,6 +172,35 @@ func step(cj *batchv1.CronJob, st State, in Input, plan *Plan) State {
 	st.LastSchedule = due
 	plan.Events = append(plan.Events, fmt.Sprintf("%s: ran %s for %s", Key(cj), run.Job, due.Format(time.RFC3339)))
 	return st
+}
+
+// status is a CronJob's status from its state after the step.
+func status(cj *batchv1.CronJob, st State, jobStates map[string]jobs.State) batchv1.CronJobStatus {
+	var out batchv1.CronJobStatus
+	for _, r := range st.Active {
+		out.Active = append(out.Active, corev1.ObjectReference{
+			Kind: "Job", APIVersion: "batch/v1", Namespace: cj.Namespace, Name: r.Job,
+			UID: names.ControllerUID("Job/" + cj.Namespace + "/" + r.Job),
+		})
+	}
+	if !st.LastSchedule.IsZero() {
+		t := metav1.NewTime(st.LastSchedule)
+		out.LastScheduleTime = &t
+	}
+	for _, r := range st.History {
+		if r.Condition != jobs.Complete {
+			continue
+		}
+		at := r.Scheduled
+		if js, ok := jobStates[cj.Namespace+"/"+r.Job]; ok && !js.FinishTime.IsZero() {
+			at = js.FinishTime
+		}
+		if out.LastSuccessfulTime == nil || at.After(out.LastSuccessfulTime.Time) {
+			t := metav1.NewTime(at)
+			out.LastSuccessfulTime = &t
+		}
+	}
+	return out
 }
 
 // jobName is Kubernetes' name for the Job of a scheduled time: the

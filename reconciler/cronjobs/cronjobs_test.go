@@ -128,3 +128,55 @@ func TestConcurrencyDeadlineSuspendHistory(t *testing.T) {
 		})
 	}
 }
+
+// TestStatus: the running Jobs, the last schedule time and the last
+// success (the Job's finish time, or its schedule time once the Job's
+// record is gone).
+func TestStatus(t *testing.T) {
+	const r2, r3 = "tick-29929682", "tick-29929683" // 12:02 and 12:03 UTC
+	base := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	finished := base.Add(2*time.Minute + 40*time.Second)
+	tests := []struct {
+		name        string
+		jobs        map[string]jobs.State // after 12:02 ran
+		active      string
+		lastSuccess time.Time
+	}{
+		{"both running", nil, r2 + "," + r3, time.Time{}},
+		{"12:02 complete", map[string]jobs.State{"default/" + r2: {Condition: jobs.Complete, FinishTime: finished}}, r3, finished},
+		{"12:02 complete, its record gone", map[string]jobs.State{"default/" + r2: {Condition: jobs.Complete}}, r3, base.Add(2 * time.Minute)},
+		{"12:02 failed", map[string]jobs.State{"default/" + r2: {Condition: jobs.Failed, FinishTime: finished}}, r3, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &ledger{states: map[string]State{"default/tick": {Since: base.Add(90 * time.Second)}}, jobs: map[string]jobs.State{}}
+			c := cron("* * * * *", nil)
+			if st := l.step(t, c, base.Add(2*time.Minute+time.Second)).Status["default/tick"]; len(st.Active) != 1 || st.Active[0].Name != r2 {
+				t.Fatalf("first run: active %+v", st.Active)
+			}
+			for k, v := range tt.jobs {
+				l.jobs[k] = v
+			}
+			st := l.step(t, c, base.Add(3*time.Minute+time.Second)).Status["default/tick"]
+			var active []string
+			for _, ref := range st.Active {
+				if ref.Kind != "Job" || ref.APIVersion != "batch/v1" || ref.Namespace != "default" || ref.UID == "" {
+					t.Errorf("reference %+v", ref)
+				}
+				active = append(active, ref.Name)
+			}
+			if got := strings.Join(active, ","); got != tt.active {
+				t.Errorf("active %s, want %s", got, tt.active)
+			}
+			if st.LastScheduleTime == nil || !st.LastScheduleTime.Time.Equal(base.Add(3*time.Minute)) {
+				t.Errorf("last schedule %v", st.LastScheduleTime)
+			}
+			switch {
+			case tt.lastSuccess.IsZero() && st.LastSuccessfulTime != nil:
+				t.Errorf("last success %v, want none", st.LastSuccessfulTime)
+			case !tt.lastSuccess.IsZero() && (st.LastSuccessfulTime == nil || !st.LastSuccessfulTime.Time.Equal(tt.lastSuccess)):
+				t.Errorf("last success %v, want %v", st.LastSuccessfulTime, tt.lastSuccess)
+			}
+		})
+	}
+}

@@ -23,7 +23,9 @@
 // node was last given (Input.States, Plan.Put): a node whose new pod is not
 // reported yet counts as unavailable, so an update never outruns the
 // nodes' reports. OnDelete updates a node's pod only when it is gone (its node
-// new, or the pod deleted). Not done yet: maxSurge, minReadySeconds.
+// new, or the pod deleted). minReadySeconds counts in the status only
+// (numberAvailable). Not done yet: maxSurge, minReadySeconds holding an
+// update back.
 package daemons
 
 import (
@@ -38,6 +40,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/shoal-run/shoal/reconciler/internal/names"
+	"github.com/shoal-run/shoal/reconciler/internal/podstatus"
 	"github.com/shoal-run/shoal/reconciler/placement"
 )
 
@@ -55,6 +58,10 @@ type Revision struct {
 type State struct {
 	Revisions map[string]Revision `json:"revisions"`
 	Nodes     map[string]string   `json:"nodes"`
+	// Created is when the leader first saw the DaemonSet (Git objects
+	// have no creation time of their own); records made before it was
+	// kept get the time of the step that reads them.
+	Created time.Time `json:"created,omitzero"`
 }
 
 // Input is everything Compute needs; it is not modified.
@@ -79,6 +86,13 @@ type Plan struct {
 	// Put are records to write, Delete the keys of records to remove.
 	Put    map[string]State
 	Delete []string
+	// Status is each DaemonSet's status, by key, as Kubernetes counts it
+	// from the nodes' reports: desired are the nodes that should run its
+	// pod, current those of them that report one, misscheduled the other
+	// nodes that report one; ready, available (Ready for
+	// minReadySeconds) and updated (on the current template) count the
+	// pods of the nodes that should run one.
+	Status map[string]appsv1.DaemonSetStatus
 }
 
 // Key is a DaemonSet's key in Input.States.
@@ -86,7 +100,7 @@ func Key(d *appsv1.DaemonSet) string { return d.Namespace + "/" + d.Name }
 
 // Compute returns every daemon pod and the template records to keep.
 func Compute(in Input) Plan {
-	plan := Plan{Put: map[string]State{}}
+	plan := Plan{Put: map[string]State{}, Status: map[string]appsv1.DaemonSetStatus{}}
 	lostAfter := in.NodeLostAfter
 	if lostAfter <= 0 {
 		lostAfter = placement.DefaultNodeLostAfter
@@ -109,7 +123,10 @@ func Compute(in Input) Plan {
 		known[key] = true
 		cur := TemplateHash(&ds.Spec.Template)
 		old := in.States[key]
-		st := State{Revisions: map[string]Revision{}, Nodes: map[string]string{}}
+		st := State{Revisions: map[string]Revision{}, Nodes: map[string]string{}, Created: old.Created}
+		if st.Created.IsZero() {
+			st.Created = in.Now
+		}
 		revs := map[string]Revision{}
 		for h, r := range old.Revisions {
 			revs[h] = r
@@ -140,7 +157,7 @@ func Compute(in Input) Plan {
 		}
 		budget := maxUnavailable(ds, len(nodes))
 		for _, n := range nodes {
-			if p := reported[key][n.Name]; p == nil || !ready(p) || p.Labels[HashLabel] != old.Nodes[n.Name] && old.Nodes[n.Name] != "" {
+			if p := reported[key][n.Name]; p == nil || !podstatus.Ready(p) || p.Labels[HashLabel] != old.Nodes[n.Name] && old.Nodes[n.Name] != "" {
 				budget-- // not Ready, not reported, or not yet on what it was given
 			}
 		}
@@ -154,7 +171,7 @@ func Compute(in Input) Plan {
 					// An unknown template (records lost): update.
 				case onDelete:
 					hash = was
-				case budget > 0 && p != nil && ready(p) && p.Labels[HashLabel] == was:
+				case budget > 0 && p != nil && podstatus.Ready(p) && p.Labels[HashLabel] == was:
 					budget-- // this node's pod goes unavailable while it updates
 				default:
 					hash = was
@@ -170,6 +187,7 @@ func Compute(in Input) Plan {
 		if !equalState(old, st) {
 			plan.Put[key] = st
 		}
+		plan.Status[key] = status(ds, cur, nodes, reported[key], in.Now)
 	}
 	for key := range in.States {
 		if !known[key] {
@@ -181,10 +199,42 @@ func Compute(in Input) Plan {
 	return plan
 }
 
-// equalState compares records by the template hashes they keep and the
-// nodes' assignments (a hash names one template).
+// status counts a DaemonSet's pods (reported, by node) on the nodes that
+// should run one, cur being its current template's hash.
+func status(ds *appsv1.DaemonSet, cur string, nodes []*placement.Node, reported map[string]*corev1.Pod, now time.Time) appsv1.DaemonSetStatus {
+	st := appsv1.DaemonSetStatus{DesiredNumberScheduled: int32(len(nodes))}
+	minReady := time.Duration(ds.Spec.MinReadySeconds) * time.Second
+	should := map[string]bool{}
+	for _, n := range nodes {
+		should[n.Name] = true
+		p := reported[n.Name]
+		if p == nil {
+			continue
+		}
+		st.CurrentNumberScheduled++
+		if p.Labels[HashLabel] == cur {
+			st.UpdatedNumberScheduled++
+		}
+		if podstatus.Ready(p) {
+			st.NumberReady++
+			if podstatus.Available(p, minReady, now) {
+				st.NumberAvailable++
+			}
+		}
+	}
+	for node := range reported {
+		if !should[node] {
+			st.NumberMisscheduled++
+		}
+	}
+	st.NumberUnavailable = max(0, st.DesiredNumberScheduled-st.NumberAvailable)
+	return st
+}
+
+// equalState compares records by the template hashes they keep, the
+// nodes' assignments (a hash names one template) and the creation time.
 func equalState(a, b State) bool {
-	if len(a.Revisions) != len(b.Revisions) || len(a.Nodes) != len(b.Nodes) {
+	if len(a.Revisions) != len(b.Revisions) || len(a.Nodes) != len(b.Nodes) || !a.Created.Equal(b.Created) {
 		return false
 	}
 	for h := range a.Revisions {
@@ -212,15 +262,6 @@ func maxUnavailable(ds *appsv1.DaemonSet, nodes int) int {
 		n = 1
 	}
 	return n
-}
-
-func ready(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func podFor(ds *appsv1.DaemonSet, node, hash string, rev Revision) *corev1.Pod {

@@ -1,6 +1,7 @@
 package daemons
 
 import (
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -182,5 +183,63 @@ func TestRollingUpdateWaitsForReports(t *testing.T) {
 		if got := images(p); got != "a=app:2,b=app:1,c=app:1" {
 			t.Fatalf("step %d with lagging reports: %s", i, got)
 		}
+	}
+}
+
+// TestStatus: a DaemonSet's counts as Kubernetes reports them, from the
+// nodes' reports and the clock (minReadySeconds).
+func TestStatus(t *testing.T) {
+	nodes := []placement.Node{node("a", 0, false, "disk", "ssd"), node("b", 0, false, "disk", "ssd"), node("c", 0, false, "disk", "ssd"), node("d", 0, false)}
+	ssd := ds("log", "app:1", map[string]string{"disk": "ssd"}, nil)
+	ssd.Spec.MinReadySeconds = 30
+	first := Compute(Input{DaemonSets: []*appsv1.DaemonSet{ssd}, Nodes: nodes, Now: now})
+	if got := first.Put["kube-system/log"].Created; !got.Equal(now) {
+		t.Fatalf("created %v, want the step's time", got)
+	}
+	byNode := map[string]*corev1.Pod{}
+	for _, p := range first.Pods {
+		byNode[p.Spec.NodeName] = p
+	}
+	at := now.Add(time.Minute) // the steps' clock
+	// reported is a node's pod: Ready for so long (negative: not Ready),
+	// on the current template or an old one.
+	reported := func(node string, readyFor time.Duration, current bool) *corev1.Pod {
+		src := byNode[node]
+		if src == nil { // a node that should not run it
+			src = byNode["a"]
+		}
+		p := src.DeepCopy()
+		p.Spec.NodeName = node
+		if !current {
+			p.Labels = map[string]string{HashLabel: "old"}
+		}
+		st := corev1.ConditionTrue
+		if readyFor < 0 {
+			st = corev1.ConditionFalse
+		}
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: st, LastTransitionTime: metav1.NewTime(at.Add(-readyFor))}}
+		return p
+	}
+	tests := []struct {
+		name   string
+		actual []*corev1.Pod
+		want   appsv1.DaemonSetStatus
+	}{
+		{"nothing reported", nil, appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, NumberUnavailable: 3}},
+		{"all up, one too recently Ready", []*corev1.Pod{reported("a", time.Hour, true), reported("b", time.Hour, true), reported("c", time.Second, true)},
+			appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, CurrentNumberScheduled: 3, UpdatedNumberScheduled: 3, NumberReady: 3, NumberAvailable: 2, NumberUnavailable: 1}},
+		{"an old template, a pod not Ready, one misscheduled", []*corev1.Pod{reported("a", time.Hour, false), reported("b", -1, true), reported("d", time.Hour, true)},
+			appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, CurrentNumberScheduled: 2, UpdatedNumberScheduled: 1, NumberReady: 1, NumberAvailable: 1, NumberUnavailable: 2, NumberMisscheduled: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Compute(Input{DaemonSets: []*appsv1.DaemonSet{ssd}, Nodes: nodes, Actual: tt.actual, States: first.Put, Now: at})
+			if got := p.Status["kube-system/log"]; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("status\n%+v\nwant\n%+v", got, tt.want)
+			}
+			if got, ok := p.Put["kube-system/log"]; ok && !got.Created.Equal(now) {
+				t.Errorf("created moved to %v", got.Created)
+			}
+		})
 	}
 }

@@ -52,9 +52,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/shoal-run/shoal/reconciler/internal/names"
+	"github.com/shoal-run/shoal/reconciler/internal/podstatus"
 	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
@@ -149,6 +151,7 @@ func Compute(in Input) Plan {
 			plan.Controllers = append(plan.Controllers, replicas.Controller{
 				Kind: "ReplicaSet", APIVersion: "apps/v1", Namespace: d.Namespace,
 				Name: d.Name + "-" + h, Replicas: s.Replicas, Template: &t,
+				MinReadySeconds: d.Spec.MinReadySeconds,
 			})
 		}
 	}
@@ -305,14 +308,14 @@ func (c *deployment) status() appsv1.DeploymentStatus {
 func (c *deployment) count(hash string) counts {
 	var out counts
 	for _, p := range c.byRS[c.d.Namespace+"/"+c.d.Name+"-"+hash] {
-		if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+		if podstatus.Terminal(p) {
 			continue
 		}
 		out.pods++
-		if available(p, 0, c.now) {
+		if podstatus.Ready(p) {
 			out.ready++
 		}
-		if available(p, time.Duration(c.d.Spec.MinReadySeconds)*time.Second, c.now) {
+		if podstatus.Available(p, time.Duration(c.d.Spec.MinReadySeconds)*time.Second, c.now) {
 			out.available++
 		}
 	}
@@ -591,17 +594,6 @@ func (c *deployment) oldest(current string) []string {
 	return out
 }
 
-// available: Ready for at least minReady, by the Ready condition's
-// transition time.
-func available(p *corev1.Pod, minReady time.Duration, now time.Time) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-			return minReady <= 0 || !c.LastTransitionTime.Add(minReady).After(now)
-		}
-	}
-	return false
-}
-
 // TemplateHash is a short, stable hash of a pod template, as the
 // pod-template-hash label (Kubernetes uses FNV-32a of the template too).
 func TemplateHash(t *corev1.PodTemplateSpec) string { return names.TemplateHash(t) }
@@ -631,4 +623,39 @@ func withEntry(m map[string]string, k, v string) map[string]string {
 	}
 	out[k] = v
 	return out
+}
+
+// ReplicaSet is the API object of ReplicaSet hash of Deployment d, as the
+// Kubernetes Deployment controller makes it: named
+// "<deployment>-<hash>", labelled like its template, the Deployment's
+// selector with the pod-template-hash label added, the revision
+// annotation, a controller ownerReference to d (ownerUID), and the record's
+// replicas and creation time. Its status is left for the caller (the
+// ReplicaSet controller counts the pods).
+func ReplicaSet(d *appsv1.Deployment, ownerUID types.UID, hash string, s Set) appsv1.ReplicaSet {
+	yes := true
+	rs := appsv1.ReplicaSet{
+		TypeMeta: metav1.TypeMeta{Kind: "ReplicaSet", APIVersion: "apps/v1"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: d.Name + "-" + hash, Namespace: d.Namespace,
+			Labels:            withEntry(s.Template.Labels, HashLabel, hash),
+			Annotations:       map[string]string{RevisionAnnotation: fmt.Sprint(s.Revision)},
+			CreationTimestamp: metav1.NewTime(s.Created),
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: ownerUID,
+				Controller: &yes, BlockOwnerDeletion: &yes,
+			}},
+		},
+	}
+	replicas := s.Replicas
+	rs.Spec.Replicas = &replicas
+	rs.Spec.MinReadySeconds = d.Spec.MinReadySeconds
+	rs.Spec.Template = *s.Template.DeepCopy()
+	sel := &metav1.LabelSelector{}
+	if d.Spec.Selector != nil {
+		sel = d.Spec.Selector.DeepCopy()
+	}
+	sel.MatchLabels = withEntry(sel.MatchLabels, HashLabel, hash)
+	rs.Spec.Selector = sel
+	return rs
 }

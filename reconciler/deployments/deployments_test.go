@@ -317,3 +317,36 @@ func TestProportionalScaling(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicaSetObject: a Deployment's ReplicaSet record as the API shows
+// it, named, selected and owned as Kubernetes makes it.
+func TestReplicaSetObject(t *testing.T) {
+	d := deploy("nginx:1", 3, func(d *appsv1.Deployment) {
+		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+		d.Spec.MinReadySeconds = 5
+	})
+	p := Compute(Input{Deployments: []*appsv1.Deployment{d}, Now: now})
+	var hash string
+	var set Set
+	for h, s := range p.Put["default/web"] {
+		hash, set = h, s
+	}
+	rs := ReplicaSet(d, "uid-1", hash, set)
+	switch {
+	case rs.Name != "web-"+hash || rs.Namespace != "default" || rs.Kind != "ReplicaSet":
+		t.Errorf("name %s/%s kind %s", rs.Namespace, rs.Name, rs.Kind)
+	case rs.Labels[HashLabel] != hash || rs.Labels["app"] != "web":
+		t.Errorf("labels %v", rs.Labels)
+	case rs.Spec.Selector.MatchLabels[HashLabel] != hash || rs.Spec.Selector.MatchLabels["app"] != "web" || d.Spec.Selector.MatchLabels[HashLabel] != "":
+		t.Errorf("selector %v (the Deployment's %v)", rs.Spec.Selector, d.Spec.Selector)
+	case *rs.Spec.Replicas != set.Replicas || rs.Spec.MinReadySeconds != 5 || !rs.CreationTimestamp.Time.Equal(now):
+		t.Errorf("spec %+v created %v", rs.Spec, rs.CreationTimestamp)
+	case rs.Annotations[RevisionAnnotation] != "1":
+		t.Errorf("annotations %v", rs.Annotations)
+	case len(rs.OwnerReferences) != 1 || rs.OwnerReferences[0].Kind != "Deployment" || rs.OwnerReferences[0].Name != "web" || rs.OwnerReferences[0].UID != "uid-1":
+		t.Errorf("owner %+v", rs.OwnerReferences)
+	}
+	if c := p.Controllers[0]; c.MinReadySeconds != 5 || c.Name != rs.Name {
+		t.Errorf("controller %s minReadySeconds %d", c.Name, c.MinReadySeconds)
+	}
+}

@@ -31,7 +31,7 @@
 //
 // Not done yet: indexed completion mode, pod failure policies,
 // backoff delays between retries (a failed pod is replaced on the next
-// step), the Job's status on the API.
+// step).
 package jobs
 
 import (
@@ -44,9 +44,11 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/reconciler/internal/names"
+	"github.com/shoal-run/shoal/reconciler/internal/podstatus"
 )
 
 // Conditions a finished Job ends with.
@@ -97,6 +99,10 @@ type Plan struct {
 	Delete []string
 	// Pods are every Job pod to run or keep, sorted.
 	Pods []*corev1.Pod
+	// Status is each Job's status, by key (see Status); a Job whose
+	// ttlSecondsAfterFinished passed has none: Kubernetes would have
+	// deleted it.
+	Status map[string]batchv1.JobStatus
 }
 
 // Key is a Job's key in Input.States.
@@ -104,7 +110,7 @@ func Key(j *batchv1.Job) string { return j.Namespace + "/" + j.Name }
 
 // Compute advances every Job one step.
 func Compute(in Input) Plan {
-	plan := Plan{Put: map[string]State{}}
+	plan := Plan{Put: map[string]State{}, Status: map[string]batchv1.JobStatus{}}
 	known := map[string]bool{}
 	for _, j := range in.Jobs {
 		key := Key(j)
@@ -117,6 +123,7 @@ func Compute(in Input) Plan {
 		if st.Expired {
 			continue
 		}
+		plan.Status[key] = Status(j, st, in.Actual)
 		for _, name := range append(append([]string(nil), st.Active...), st.Finished...) {
 			plan.Pods = append(plan.Pods, podFor(j, name))
 		}
@@ -202,10 +209,10 @@ func step(j *batchv1.Job, st State, had bool, in Input) State {
 		finish(Complete, "")
 		return st
 	case st.Failed > backoff:
-		finish(Failed, "BackoffLimitExceeded")
+		finish(Failed, ReasonBackoffLimitExceeded)
 		return st
 	case j.Spec.ActiveDeadlineSeconds != nil && !in.Now.Before(st.Start.Add(time.Duration(*j.Spec.ActiveDeadlineSeconds)*time.Second)):
-		finish(Failed, "DeadlineExceeded")
+		finish(Failed, ReasonDeadlineExceeded)
 		return st
 	}
 	if j.Spec.Suspend != nil && *j.Spec.Suspend {
@@ -218,6 +225,68 @@ func step(j *batchv1.Job, st State, had bool, in Input) State {
 		st.Active = append(st.Active, j.Name+"-"+names.Suffix(fmt.Sprintf("Job/%s/%s#%s#%d", j.Namespace, j.Name, spec, st.Seq)))
 	}
 	return st
+}
+
+// Reasons and messages of the conditions a Job ends with, as the
+// Kubernetes Job controller words them.
+const (
+	ReasonCompletionsReached    = "CompletionsReached"
+	ReasonBackoffLimitExceeded  = "BackoffLimitExceeded"
+	ReasonDeadlineExceeded      = "DeadlineExceeded"
+	ReasonSuspended             = "JobSuspended"
+	messageCompletionsReached   = "Reached expected number of succeeded pods"
+	messageBackoffLimitExceeded = "Job has reached the specified backoff limit"
+	messageDeadlineExceeded     = "Job was active longer than specified deadline"
+)
+
+// Status is a Job's status as Kubernetes reports it, from its progress
+// record st and the pods the nodes report (actual): active, ready,
+// succeeded and failed pods, the start time, and once it finished its
+// conditions (SuccessCriteriaMet and Complete, or FailureTarget and Failed
+// with reason BackoffLimitExceeded or DeadlineExceeded) with the
+// completion time of a complete one. A suspended Job that has not finished
+// has the Suspended condition.
+func Status(j *batchv1.Job, st State, actual map[types.NamespacedName]*corev1.Pod) batchv1.JobStatus {
+	out := batchv1.JobStatus{Active: int32(len(st.Active)), Succeeded: st.Succeeded, Failed: st.Failed}
+	if !st.Start.IsZero() {
+		start := metav1.NewTime(st.Start)
+		out.StartTime = &start
+	}
+	ready := int32(0)
+	for _, name := range st.Active {
+		if p := actual[types.NamespacedName{Namespace: j.Namespace, Name: name}]; p != nil && podstatus.Ready(p) {
+			ready++
+		}
+	}
+	out.Ready = &ready
+	at := metav1.NewTime(st.FinishTime)
+	cond := func(t batchv1.JobConditionType, reason, msg string) batchv1.JobCondition {
+		return batchv1.JobCondition{Type: t, Status: corev1.ConditionTrue, Reason: reason, Message: msg, LastProbeTime: at, LastTransitionTime: at}
+	}
+	switch st.Condition {
+	case Complete:
+		out.CompletionTime = &at
+		out.Conditions = []batchv1.JobCondition{
+			cond(batchv1.JobSuccessCriteriaMet, ReasonCompletionsReached, messageCompletionsReached),
+			cond(batchv1.JobComplete, ReasonCompletionsReached, messageCompletionsReached),
+		}
+	case Failed:
+		msg := messageBackoffLimitExceeded
+		if st.Reason == ReasonDeadlineExceeded {
+			msg = messageDeadlineExceeded
+		}
+		out.Conditions = []batchv1.JobCondition{
+			cond(batchv1.JobFailureTarget, st.Reason, msg),
+			cond(batchv1.JobFailed, st.Reason, msg),
+		}
+	default:
+		if j.Spec.Suspend != nil && *j.Spec.Suspend {
+			c := cond(batchv1.JobSuspended, ReasonSuspended, "Job suspended")
+			c.LastProbeTime, c.LastTransitionTime = metav1.Time{}, metav1.Time{}
+			out.Conditions = []batchv1.JobCondition{c}
+		}
+	}
+	return out
 }
 
 func restarts(p *corev1.Pod) int32 {

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -174,5 +175,97 @@ func TestDeadlineTTLSuspendGoneAndNewSpec(t *testing.T) {
 	p = Compute(Input{States: w.states, Now: w.now})
 	if len(p.Delete) != 1 {
 		t.Fatalf("plan %+v", p)
+	}
+}
+
+// TestStatus: a Job's status as Kubernetes reports it, through its life:
+// running (with a Ready pod), complete, failed by backoffLimit or by its
+// deadline, suspended, and none once its TTL passed.
+func TestStatus(t *testing.T) {
+	type want struct {
+		active, ready, succeeded, failed int32
+		conditions                       string // "Type=Reason,..."
+		completed                        bool   // completionTime set
+	}
+	tests := []struct {
+		name string
+		job  *batchv1.Job
+		// run advances the world and returns the Job's status key's plan.
+		run  func(w *world, j *batchv1.Job) Plan
+		want want
+		none bool
+	}{
+		{"running, one Ready", job(func(j *batchv1.Job) { j.Spec.Parallelism, j.Spec.Completions = i32(2), i32(3) }),
+			func(w *world, j *batchv1.Job) Plan {
+				st, _ := w.step(j)
+				w.set(st.Active[0], corev1.PodRunning, 0)
+				w.actual[types.NamespacedName{Namespace: "default", Name: st.Active[0]}].Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+				w.set(st.Active[1], corev1.PodSucceeded, 0)
+				_, p := w.step(j)
+				return p
+			}, want{active: 2, ready: 1, succeeded: 1}, false},
+		{"complete", job(nil), func(w *world, j *batchv1.Job) Plan {
+			st, _ := w.step(j)
+			w.set(st.Active[0], corev1.PodSucceeded, 0)
+			w.now = t0.Add(time.Minute)
+			_, p := w.step(j)
+			return p
+		}, want{succeeded: 1, conditions: "SuccessCriteriaMet=CompletionsReached,Complete=CompletionsReached", completed: true}, false},
+		{"backoff limit", job(func(j *batchv1.Job) { j.Spec.BackoffLimit = i32(0) }), func(w *world, j *batchv1.Job) Plan {
+			st, _ := w.step(j)
+			w.set(st.Active[0], corev1.PodFailed, 0)
+			_, p := w.step(j)
+			return p
+		}, want{failed: 1, conditions: "FailureTarget=BackoffLimitExceeded,Failed=BackoffLimitExceeded"}, false},
+		{"deadline", job(func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = i64(10) }), func(w *world, j *batchv1.Job) Plan {
+			w.step(j)
+			w.now = t0.Add(10 * time.Second)
+			_, p := w.step(j)
+			return p
+		}, want{conditions: "FailureTarget=DeadlineExceeded,Failed=DeadlineExceeded"}, false},
+		{"suspended", job(func(j *batchv1.Job) { j.Spec.Suspend = new(bool); *j.Spec.Suspend = true }), func(w *world, j *batchv1.Job) Plan {
+			_, p := w.step(j)
+			return p
+		}, want{conditions: "Suspended=JobSuspended"}, false},
+		{"expired", job(func(j *batchv1.Job) { j.Spec.TTLSecondsAfterFinished = i32(0) }), func(w *world, j *batchv1.Job) Plan {
+			st, _ := w.step(j)
+			w.set(st.Active[0], corev1.PodSucceeded, 0)
+			w.step(j)
+			_, p := w.step(j)
+			return p
+		}, want{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			p := tt.run(w, tt.job)
+			got, ok := p.Status[Key(tt.job)]
+			if tt.none {
+				if ok {
+					t.Fatalf("an expired Job has a status: %+v", got)
+				}
+				return
+			}
+			var conds []string
+			for _, c := range got.Conditions {
+				if c.Status != corev1.ConditionTrue {
+					t.Errorf("condition %s is %s", c.Type, c.Status)
+				}
+				conds = append(conds, string(c.Type)+"="+c.Reason)
+			}
+			g := want{active: got.Active, succeeded: got.Succeeded, failed: got.Failed, conditions: strings.Join(conds, ","), completed: got.CompletionTime != nil}
+			if got.Ready != nil {
+				g.ready = *got.Ready
+			}
+			if g != tt.want {
+				t.Errorf("status %+v, want %+v", g, tt.want)
+			}
+			if got.StartTime == nil || !got.StartTime.Time.Equal(t0) {
+				t.Errorf("start time %v, want %v", got.StartTime, t0)
+			}
+			if got.CompletionTime != nil && !got.CompletionTime.Time.Equal(t0.Add(time.Minute)) {
+				t.Errorf("completion time %v", got.CompletionTime)
+			}
+		})
 	}
 }

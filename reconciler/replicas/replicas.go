@@ -48,6 +48,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/reconciler/internal/names"
+	"github.com/shoal-run/shoal/reconciler/internal/podstatus"
 )
 
 // Owned is the ledger record of a pod a controller made.
@@ -76,6 +77,9 @@ type Controller struct {
 	// ReplicationController of the repository): the pods already made
 	// keep the template they were made from.
 	KeepTemplates bool
+	// MinReadySeconds is how long a pod must have been Ready to count as
+	// available (Status.AvailableReplicas).
+	MinReadySeconds int32
 }
 
 // Key is the controller's key in Owned.Owner.
@@ -103,9 +107,12 @@ type Input struct {
 	Now       time.Time
 }
 
-// Status is a controller's replica counts, as Kubernetes reports them.
+// Status is a controller's replica counts, as Kubernetes reports them in
+// a ReplicaSet's or ReplicationController's status: Replicas are its pods
+// (reported by a node or not yet), ReadyReplicas those whose Ready
+// condition is True, AvailableReplicas those Ready for MinReadySeconds.
 type Status struct {
-	Replicas, ReadyReplicas int32
+	Replicas, ReadyReplicas, AvailableReplicas int32
 }
 
 // Plan is what Compute decided. Every map is non-nil.
@@ -157,7 +164,7 @@ func Compute(in Input) Plan {
 		}
 		var live []types.NamespacedName
 		for _, key := range byOwner[c.Key()] {
-			if p := in.Actual[key]; in.Gone[key] || (p != nil && (p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded)) {
+			if p := in.Actual[key]; in.Gone[key] || (p != nil && podstatus.Terminal(p)) {
 				plan.Delete = append(plan.Delete, key)
 				continue
 			}
@@ -192,6 +199,7 @@ func Compute(in Input) Plan {
 			plan.Seq[c.Key()] = seq
 		}
 		st := Status{Replicas: int32(len(live))}
+		minReady := time.Duration(c.MinReadySeconds) * time.Second
 		used := map[string]bool{}
 		for _, key := range live {
 			o, ok := plan.Create[key]
@@ -202,8 +210,11 @@ func Compute(in Input) Plan {
 				used[o.Template] = true
 			}
 			plan.Pods = append(plan.Pods, names.Pod(templateOf(c, o, in.Templates), c.Namespace, key.Name, c.APIVersion, c.Kind, c.Name))
-			if p := in.Actual[key]; p != nil && podReady(p) {
+			if p := in.Actual[key]; p != nil && podstatus.Ready(p) {
 				st.ReadyReplicas++
+				if podstatus.Available(p, minReady, in.Now) {
+					st.AvailableReplicas++
+				}
 			}
 		}
 		plan.Status[c.Key()] = st
@@ -246,7 +257,7 @@ func sortForDeletion(keys []types.NamespacedName, in Input) {
 		switch {
 		case p == nil:
 			return 2
-		case !podReady(p):
+		case !podstatus.Ready(p):
 			return 1
 		}
 		return 0
@@ -262,15 +273,6 @@ func sortForDeletion(keys []types.NamespacedName, in Input) {
 		}
 		return keys[i].Name < keys[j].Name
 	})
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // templateOf returns the template the pod of record o runs: the one it was

@@ -295,3 +295,46 @@ func TestSelectorChangeReleasesPods(t *testing.T) {
 		t.Fatalf("released %v", p.Release)
 	}
 }
+
+// TestStatusCounts: replicas are the live records, ready those a node
+// reports Ready, available those Ready for minReadySeconds by the clock.
+func TestStatusCounts(t *testing.T) {
+	readyFor := func(d time.Duration) *corev1.Pod {
+		p := pod(corev1.PodRunning, true)
+		p.Status.Conditions[0].LastTransitionTime = metav1.NewTime(now.Add(-d))
+		return p
+	}
+	tests := []struct {
+		name     string
+		minReady int32
+		pods     []*corev1.Pod // reported, in name order; nil: not reported
+		want     Status
+	}{
+		{"none reported", 0, []*corev1.Pod{nil, nil, nil}, Status{Replicas: 3}},
+		{"ready is available without minReadySeconds", 0,
+			[]*corev1.Pod{readyFor(0), pod(corev1.PodRunning, false), nil}, Status{Replicas: 3, ReadyReplicas: 1, AvailableReplicas: 1}},
+		{"minReadySeconds holds back the newly Ready", 30,
+			[]*corev1.Pod{readyFor(time.Minute), readyFor(10 * time.Second), readyFor(30 * time.Second)}, Status{Replicas: 3, ReadyReplicas: 3, AvailableReplicas: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := rs("web", 3)
+			c.MinReadySeconds = tt.minReady
+			in := Input{Controllers: []Controller{c}, Now: now}
+			apply(&in, Compute(in))
+			var names []string
+			for k := range in.Owned {
+				names = append(names, k.Name)
+			}
+			in.Actual = map[types.NamespacedName]*corev1.Pod{}
+			for i, n := range sorted(names) {
+				if tt.pods[i] != nil {
+					in.Actual[key(n)] = tt.pods[i]
+				}
+			}
+			if got := Compute(in).Status["ReplicaSet/default/web"]; got != tt.want {
+				t.Errorf("status %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -578,6 +578,23 @@ spec: {unschedulable: true}
 		return err == nil && n3.Spec.Unschedulable
 	})
 
+	// The real client shows them as kubectl does, from any node, and a
+	// daemon pod's description ends with its node's events.
+	waitCLI(t, c, "node2", 30*time.Second, []string{"get", "daemonsets"},
+		"NAME DESIRED CURRENT READY UP-TO-DATE AVAILABLE NODE SELECTOR AGE\n",
+		"\nagent 3 3 3 3 3 <none> ", "\nssd 1 1 1 1 1 disk=ssd ")
+	waitCLI(t, c, "node3", 30*time.Second, []string{"describe", "ds", "ssd"},
+		"Node-Selector: disk=ssd\n", "Desired Number of Nodes Scheduled: 1\n",
+		"Pods Status: 1 Running / 0 Waiting / 0 Succeeded / 0 Failed\n", "Image: busybox\n", "\nEvents:")
+	var ssdPod string
+	for _, p := range mustPods(c, t, "node1") {
+		if len(p.OwnerReferences) == 1 && p.OwnerReferences[0].Name == "ssd" {
+			ssdPod = p.Name
+		}
+	}
+	waitCLI(t, c, "node1", 30*time.Second, []string{"describe", "pod", ssdPod},
+		"Controlled By: DaemonSet/ssd\n", "\nEvents:\n Type Reason Age From Message\n", " Normal Started ", " Started container app\n")
+
 	// A new template rolls out node by node (maxUnavailable 1).
 	hashes := func(ps []corev1.Pod) (byHash map[string]int, ready int) {
 		byHash = map[string]int{}
@@ -820,6 +837,15 @@ spec:
 		ss, sf, so := phases(ps, "seq")
 		return ps1 == 4 && po == 0 && bf == 2 && bo == 0 && ss == 3 && sf == 0 && so == 0
 	})
+	// The real client shows their status, and a Job's description ends
+	// with its events (those of a leader killed since are gone with it).
+	waitCLI(t, c, "node3", 30*time.Second, []string{"get", "jobs"},
+		"NAME STATUS COMPLETIONS DURATION AGE\n", "\nbad Failed 0/1 ", "\npar Complete 4/4 ", "\nseq Complete 3/3 ")
+	waitCLI(t, c, "node1", 30*time.Second, []string{"describe", "job", "bad"},
+		"Backoff Limit: 1\n", "Pods Statuses: 0 Active (0 Ready) / 0 Succeeded / 2 Failed\n",
+		" Failed True BackoffLimitExceeded Job has reached the specified backoff limit\n", "\nEvents:")
+	waitCLI(t, c, "node2", 30*time.Second, []string{"get", "jobs", "par", "-o", "name"}, "job.batch/par\n")
+
 	// And nothing more starts.
 	ps := mustPods(c, t, survivor)
 	if s, f, o := phases(ps, "par"); s != 4 || f != 0 || o != 0 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -311,7 +312,7 @@ func rolloutStatusForTest(c *testenv.Cluster, t testing.TB, out io.Writer) error
 	defer cancel()
 	last := ""
 	for {
-		d, err := client(t, c, "node3").GetDeployment(ctx, "default", "web")
+		d, err := api.Get(ctx, client(t, c, "node3"), api.Deployments, "default", "web")
 		if err == nil {
 			msg := fmt.Sprintf("updated %d, available %d, total %d", d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.Replicas)
 			if msg != last {
@@ -331,3 +332,51 @@ func rolloutStatusForTest(c *testenv.Cluster, t testing.TB, out io.Writer) error
 		}
 	}
 }
+
+// cli runs the shoal client built for the tests against node's API and
+// returns its stdout; an error carries its stderr.
+func cli(c *testenv.Cluster, node string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "shoal"), append(args, "--server", c.APIAddr(node))...)
+	cmd.Env = append(os.Environ(), "SHOAL_TOKEN="+c.Token())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("shoal %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// waitCLI runs the client until its output holds every want, runs of
+// spaces taken as one (the columns' alignment is not asserted), or fails
+// the test after timeout with the last output. It returns that output.
+func waitCLI(t testing.TB, c *testenv.Cluster, node string, timeout time.Duration, args []string, want ...string) string {
+	t.Helper()
+	var out string
+	var err error
+	deadline := time.Now().Add(timeout)
+	for {
+		out, err = cli(c, node, args...)
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(squeeze(out), squeeze(w)) {
+				missing = w
+				break
+			}
+		}
+		switch {
+		case err == nil && missing == "":
+			return out
+		case time.Now().After(deadline):
+			t.Fatalf("shoal %s: after %v, no %q in:\n%s\n(last error: %v)", strings.Join(args, " "), timeout, missing, out, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// squeeze makes every run of spaces one space.
+func squeeze(s string) string { return spaces.ReplaceAllString(s, " ") }
+
+var spaces = regexp.MustCompile(` {2,}`)
