@@ -69,6 +69,10 @@ type agentConfig struct {
 	NodePortRange string
 	LBPool        []string
 	ClusterDomain string
+	// IngressHTTP and IngressHTTPS are the ingress proxy's listen
+	// addresses ("" turns one off); IngressClass the class it serves.
+	IngressHTTP, IngressHTTPS string
+	IngressClass              string
 	// Node-local parts, as for `shoal up`.
 	Bridge       string
 	CgroupParent string
@@ -95,6 +99,9 @@ func defaultAgentConfig() agentConfig {
 		ServiceCIDR:     services.DefaultServiceCIDR.String(),
 		NodePortRange:   fmt.Sprintf("%d-%d", services.DefaultNodePortRange.First, services.DefaultNodePortRange.Last),
 		ClusterDomain:   services.DefaultClusterDomain,
+		IngressHTTP:     "0.0.0.0:80",
+		IngressHTTPS:    "0.0.0.0:443",
+		IngressClass:    "shoal",
 		NodeLostAfter:   placement.DefaultNodeLostAfter,
 		ReplaceAfter:    reconciler.DefaultReplaceAfter,
 		Bridge:          "shoal0",
@@ -168,6 +175,9 @@ next start to re-adopt ("shoal down --data-dir DIR" removes them).`,
 	f.StringVar(&cfg.NodePortRange, "node-port-range", cfg.NodePortRange, "range of node ports, FIRST-LAST (must be the same on every node)")
 	f.StringArrayVar(&cfg.LBPool, "lb-pool", nil, "addresses for LoadBalancer Services, as a CIDR on the node network (repeatable; must be the same on every node)")
 	f.StringVar(&cfg.ClusterDomain, "cluster-domain", cfg.ClusterDomain, "DNS domain of the cluster")
+	f.StringVar(&cfg.IngressHTTP, "ingress-http", cfg.IngressHTTP, "listen address of the ingress proxy's HTTP side (empty: off)")
+	f.StringVar(&cfg.IngressHTTPS, "ingress-https", cfg.IngressHTTPS, "listen address of the ingress proxy's HTTPS side (empty: off)")
+	f.StringVar(&cfg.IngressClass, "ingress-class", cfg.IngressClass, "ingress class served (Ingresses without a class are served too)")
 	f.DurationVar(&cfg.NodeLostAfter, "node-lost-after", cfg.NodeLostAfter, "how long a node may be unreachable before its bare pods are reported failed")
 	f.DurationVar(&cfg.ReplaceAfter, "pod-replace-after", cfg.ReplaceAfter, "how long a node may be unreachable before the pods of ReplicaSets, Deployments and Jobs on it run elsewhere")
 	f.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "name of the pods' bridge")

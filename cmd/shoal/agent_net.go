@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	shoaldns "github.com/shoal-run/shoal/nodeagent/dns"
+	"github.com/shoal-run/shoal/nodeagent/ingress"
 
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/reconciler/services"
@@ -31,6 +32,11 @@ func (a *agent) applyRoutes(p *nodeParts, raw json.RawMessage) {
 	prev := a.routes.Swap(&t)
 	if d := a.dns.Load(); d != nil {
 		d.Update(&t)
+	}
+	if ing := a.ingress.Load(); ing != nil {
+		if err := ing.Update(&t); err != nil {
+			a.log.Warn("ingress", "error", err)
+		}
 	}
 	if prev == nil || !reflect.DeepEqual(prev.Nodes, t.Nodes) {
 		var peers []podnet.Peer
@@ -96,5 +102,43 @@ func (c dnsCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.Describe
 func (c dnsCollector) Collect(ch chan<- prometheus.Metric) {
 	if d := c.a.dns.Load(); d != nil {
 		d.Collect(ch)
+	}
+}
+
+// startIngress starts the ingress proxy on the configured addresses,
+// serving the routing table's Ingresses until ctx ends. A proxy that
+// cannot start (a port in use) is logged and the node goes on without it.
+func (a *agent) startIngress(ctx context.Context) {
+	if a.cfg.IngressHTTP == "" && a.cfg.IngressHTTPS == "" {
+		return
+	}
+	p, err := ingress.New(ingress.Config{
+		HTTPAddr: a.cfg.IngressHTTP, HTTPSAddr: a.cfg.IngressHTTPS, ClassName: a.cfg.IngressClass,
+		Logger: a.log.With("component", "ingress"),
+	})
+	if err == nil {
+		err = p.Start(ctx)
+	}
+	if err != nil {
+		a.log.Error("ingress proxy did not start", "error", err)
+		return
+	}
+	a.ingress.Store(p)
+	if t := a.routes.Load(); t != nil {
+		if err := p.Update(t); err != nil {
+			a.log.Warn("ingress", "error", err)
+		}
+	}
+	a.log.Info("ingress proxy serving", "http", p.HTTPAddr(), "https", p.HTTPSAddr())
+}
+
+// ingressCollector serves the ingress proxy's metrics once it runs.
+type ingressCollector struct{ a *agent }
+
+func (c ingressCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c ingressCollector) Collect(ch chan<- prometheus.Metric) {
+	if p := c.a.ingress.Load(); p != nil {
+		p.Collect(ch)
 	}
 }

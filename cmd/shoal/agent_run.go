@@ -26,6 +26,7 @@ import (
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/nodeagent/api"
 	shoaldns "github.com/shoal-run/shoal/nodeagent/dns"
+	"github.com/shoal-run/shoal/nodeagent/ingress"
 	"github.com/shoal-run/shoal/reconciler"
 	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
@@ -61,6 +62,7 @@ type agent struct {
 	records  map[string]corev1.Node // last record fetched of each member
 	routes   atomic.Pointer[services.Table]
 	dns      atomic.Pointer[shoaldns.Server] // nil until started
+	ingress  atomic.Pointer[ingress.Proxy]   // nil until started
 }
 
 // runAgent runs a cluster node until ctx ends, then leaves the cluster and
@@ -303,7 +305,7 @@ func trimSpace(b []byte) []byte {
 // registry holds the node's metrics: gossip, the reconciler, its pods, Go.
 func (a *agent) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(a.cluster, podsCollector{a}, dnsCollector{a})
+	reg.MustRegister(a.cluster, podsCollector{a}, dnsCollector{a}, ingressCollector{a})
 	reg.MustRegister(a.metrics.Collectors()...)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
@@ -383,6 +385,7 @@ func (a *agent) runPods(ctx context.Context) error {
 		return fmt.Errorf("set up the pod network: %w", err)
 	}
 	a.startDNS(ctx, p)
+	a.startIngress(ctx)
 	if err := p.mgr.Restore(); err != nil {
 		a.log.Warn("some pods could not be re-adopted", "error", err)
 	}

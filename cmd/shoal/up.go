@@ -33,6 +33,9 @@ func newUpCommand() *cobra.Command {
 	cfg := defaultAgentConfig()
 	cfg.API = "127.0.0.1:7947"
 	cfg.Bind = "127.0.0.1:0"
+	// On a workstation, ports 80 and 443 are often taken: the ingress
+	// proxy listens on loopback ports of its own unless told otherwise.
+	cfg.IngressHTTP, cfg.IngressHTTPS = "127.0.0.1:8480", "127.0.0.1:8443"
 	var o upOptions
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -87,6 +90,9 @@ also each container's init.`,
 	f.StringVar(&cfg.Name, "node-name", cfg.Name, "this node's name")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "address range of the pods; the node takes the first /24 of it")
 	f.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "name of the pods' bridge")
+	f.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "address range of Services' cluster IPs")
+	f.StringVar(&cfg.IngressHTTP, "ingress-http", cfg.IngressHTTP, "listen address of the ingress proxy's HTTP side (empty: off)")
+	f.StringVar(&cfg.IngressHTTPS, "ingress-https", cfg.IngressHTTPS, "listen address of the ingress proxy's HTTPS side (empty: off)")
 	f.StringArrayVar(&o.mirrors, "registry-mirror", nil, "registry mirror as HOST=URL (repeatable), e.g. docker.io=http://127.0.0.1:5000")
 	f.StringArrayVar(&cfg.Insecure, "insecure-registry", nil, "registry host spoken to over plain HTTP (repeatable)")
 	f.StringVar(&cfg.InitBinary, "init-binary", "", "static container init (default: shoal-init beside this binary, else this binary)")
