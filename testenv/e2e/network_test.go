@@ -3,7 +3,19 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +57,10 @@ spec:
 `
 
 // TestPodNetworkAcrossNodes: pods on different nodes reach each other by
-// pod IP (host-gw routes kept from the routing table), and a pod gets the
-// service environment variables of its namespace.
+// pod IP (host-gw routes kept from the routing table); every node's ingress
+// proxy serves an Ingress by host, over HTTP and TLS with the repository's
+// certificate; a pod gets the service environment variables of its
+// namespace and finds services through the node's DNS.
 func TestPodNetworkAcrossNodes(t *testing.T) {
 	c := startRig(t, 3, func(cfg *testenv.Config) {
 		cfg.Labels = map[string]map[string]string{"node2": {"zone": "b"}, "node3": {"zone": "c"}}
@@ -70,6 +84,7 @@ spec:
   ports: [{name: http, port: 8080}]
 `,
 		"client.yaml": netClient,
+		"ingress.yaml": ingressYAML(t, "web.example.test"),
 	}, "two web pods on two nodes, a service, a client on a third")
 	waitFor(t, 90*time.Second, "web-b, web-c and client running", func() bool {
 		ps := pods(c, t, "node1")
@@ -87,6 +102,18 @@ spec:
 	}
 	// The cluster DNS on node1 answers the client: the service's cluster
 	// IP by its short name, the ready pods' addresses for the headless one.
+	// The ingress proxy of any node sends a request for the host to a
+	// ready pod, over HTTP and over TLS with the repository's certificate.
+	for _, n := range c.Nodes() {
+		waitFor(t, 20*time.Second, "the ingress of "+n.Name, func() bool {
+			body := ingressGet(t, "http://"+n.Addr+"/", "web.example.test", n.Addr)
+			return strings.Contains(body, "hello from web-")
+		})
+		body := ingressGet(t, "https://web.example.test/", "web.example.test", n.Addr)
+		if !strings.Contains(body, "hello from web-") {
+			t.Fatalf("https through %s: %q", n.Name, body)
+		}
+	}
 	env, code := inPod(t, c, "node1", "client", "env")
 	clusterIP := ""
 	for _, l := range strings.Split(env, "\n") {
@@ -108,4 +135,77 @@ spec:
 		!strings.Contains(env, "WEB_FRONT_PORT_80_TCP_PROTO=tcp") {
 		t.Fatalf("client's environment (exit %d):\n%s", code, env)
 	}
+}
+
+// ingressCerts are the certificate of the e2e Ingress, made once per run.
+var ingressCerts struct {
+	pool      *x509.CertPool
+	cert, key []byte
+}
+
+// ingressYAML is an Ingress for host to Service web-front with a TLS
+// Secret holding a self-signed certificate for it.
+func ingressYAML(t testing.TB, host string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	ingressCerts.cert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	ingressCerts.key = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	ingressCerts.pool = x509.NewCertPool()
+	ingressCerts.pool.AppendCertsFromPEM(ingressCerts.cert)
+	return fmt.Sprintf(`apiVersion: v1
+kind: Secret
+metadata: {name: web-tls}
+type: kubernetes.io/tls
+data:
+  tls.crt: %s
+  tls.key: %s
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  tls: [{hosts: [%[3]s], secretName: web-tls}]
+  rules:
+  - host: %[3]s
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: web-front, port: {name: http}}}}]
+`, base64.StdEncoding.EncodeToString(ingressCerts.cert), base64.StdEncoding.EncodeToString(ingressCerts.key), host)
+}
+
+// ingressGet fetches url with Host host from the test process, connecting
+// to addr (a node's address on the lab network, port 80 or 443 by the
+// scheme); TLS is verified against the e2e certificate. The body, or ""
+// on any error.
+func ingressGet(t testing.TB, url, host, addr string) string {
+	dial := func(ctx context.Context, network, a string) (net.Conn, error) {
+		_, port, _ := net.SplitHostPort(a)
+		return (&net.Dialer{Timeout: 3 * time.Second}).DialContext(ctx, network, net.JoinHostPort(addr, port))
+	}
+	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext:     dial,
+		TLSClientConfig: &tls.Config{RootCAs: ingressCerts.pool, ServerName: host},
+	}}
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Logf("GET %s via %s: %v", url, addr, err)
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
