@@ -700,7 +700,7 @@ func kindRules() map[string]*ruleGroup {
 			tree(ign("allowedTopologies", "local-path volumes are created on the node of the pod that uses them")),
 		),
 		"Ingress": kindGroup("Ingress", nil,
-			sup("spec.ingressClassName", "shoal's ingress serves every class"),
+			sup("spec.ingressClassName", "served when empty or equal to the agent's --ingress-class (default shoal)"),
 			tree(sup("spec.defaultBackend.service")),
 			tree(ref("spec.defaultBackend.resource", "resource backends are not supported: use a service backend")),
 			tree(sup("spec.tls", "certificates from Secrets of type kubernetes.io/tls, chosen by SNI")),
