@@ -175,6 +175,11 @@ type term struct {
 	batch    gossip.Batch                    // the step's ledger writes, applied by flush
 	lastPods []*corev1.Pod                   // the last plan's pods, for pod requests
 	pending  map[types.NamespacedName]string // FailedScheduling messages recorded
+	// memo is Compute's Memo for the commit in force, replaced with each
+	// new commit; sets keeps the Deployments' ReplicaSet records decoded,
+	// so that unchanged ones are the same values from step to step.
+	memo *Memo
+	sets recordCache[deployments.Set]
 }
 
 // Lead runs the reconciler for one term until ctx is cancelled (leadership
@@ -242,6 +247,7 @@ func (r *Reconciler) Lead(ctx context.Context, tm gossip.Term) {
 			return
 		case d := <-desiredCh:
 			t.desired, t.rev = d.set, d.rev
+			t.memo = nil // a new commit: nothing derived from the last one is of use
 			t.log.Info("desired state loaded", "commit", d.rev.Short(), "objects", d.set.Len())
 		case req := <-r.requests:
 			req.reply <- t.handle(req)
@@ -323,6 +329,9 @@ func (t *term) step(ctx context.Context) {
 	}
 	now := t.r.cfg.Now()
 	members := t.r.cfg.Cluster.Members()
+	if t.memo == nil {
+		t.memo = &Memo{}
+	}
 	in := Input{
 		Desired:       t.desired,
 		Placements:    readPlacements(t.ledger),
@@ -335,11 +344,12 @@ func (t *term) step(ctx context.Context) {
 		Owned:         readOwned(t.ledger),
 		Seq:           readSeq(t.ledger),
 
-		DeploymentSets: readDeploymentSets(t.ledger),
+		DeploymentSets: readDeploymentSets(t.ledger, &t.sets),
 		JobStates:      readRecords[jobs.State](t.ledger, PrefixJob),
 		CronStates:     readRecords[cronjobs.State](t.ledger, PrefixCronJob),
 		Quarantined:    readQuarantined(t.ledger),
 		DaemonStates:   readRecords[daemons.State](t.ledger, PrefixDaemonSet),
+		Memo:           t.memo,
 	}
 	failed := readFailed(t.ledger)
 	if t.desired != nil && len(failed) > 0 {
@@ -572,7 +582,7 @@ func (t *term) updateView(plan Plan, failed map[types.NamespacedName]failure, li
 		}
 	}
 	var deploys []appsv1.Deployment
-	sets := readDeploymentSets(t.ledger)
+	sets := readDeploymentSets(t.ledger, &t.sets)
 	for _, d := range manifests.Of[*appsv1.Deployment](t.desired) {
 		dd := *d.DeepCopy()
 		dd.Status = plan.Deployments.Status[deployments.Key(d)]

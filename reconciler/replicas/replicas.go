@@ -80,7 +80,21 @@ type Input struct {
 	// Gone are pods whose node is lost: they are replaced.
 	Gone map[types.NamespacedName]bool
 	Now  time.Time
+	// Memo, if set, is what Compute remembers across calls; it changes no
+	// result.
+	Memo *Memo
 }
+
+// Memo is what Compute remembers across the leader's steps: the pods made
+// from each controller's template, while the template stays equal. The
+// zero Memo is ready to use; it is not safe for concurrent use.
+type Memo struct {
+	pods names.PodCache[podOwner]
+}
+
+// podOwner is what a controller's pods depend on but their template and
+// name (names.Pod): its API version and key.
+type podOwner struct{ apiVersion, key string }
 
 // Status is a controller's replica counts, as Kubernetes reports them.
 type Status struct {
@@ -107,20 +121,52 @@ func Compute(in Input) Plan {
 		Seq:    map[string]uint64{},
 		Status: map[string]Status{},
 	}
-	byOwner := map[string][]types.NamespacedName{}
-	taken := map[types.NamespacedName]bool{} // names in use, new ones included
-	for key, o := range in.Owned {
-		byOwner[o.Owner] = append(byOwner[o.Owner], key)
-		taken[key] = true
+	// The records of each owner, and whether it is a controller of the
+	// input.
+	type records struct {
+		keys  []types.NamespacedName
+		known bool
 	}
-	known := map[string]bool{}
-	ctrls := append([]Controller(nil), in.Controllers...)
-	sort.Slice(ctrls, func(i, j int) bool { return ctrls[i].Key() < ctrls[j].Key() })
-	for i := range ctrls {
-		c := &ctrls[i]
-		known[c.Key()] = true
+	byOwner := make(map[string]*records, len(in.Controllers))
+	for key, o := range in.Owned {
+		r := byOwner[o.Owner]
+		if r == nil {
+			r = &records{}
+			byOwner[o.Owner] = r
+		}
+		r.keys = append(r.keys, key)
+	}
+	// taken are the names in use, new ones included, once a name is made.
+	var taken map[types.NamespacedName]bool
+	type keyed struct {
+		c   *Controller
+		key string
+	}
+	ctrls := make([]keyed, len(in.Controllers))
+	for i := range in.Controllers {
+		ctrls[i] = keyed{&in.Controllers[i], in.Controllers[i].Key()}
+	}
+	sort.Slice(ctrls, func(i, j int) bool { return ctrls[i].key < ctrls[j].key })
+	npods := 0
+	for i := range in.Controllers {
+		npods += max(0, int(in.Controllers[i].Replicas))
+	}
+	if npods > 0 {
+		plan.Pods = make([]*corev1.Pod, 0, npods)
+	}
+	var pods *names.PodCache[podOwner]
+	if in.Memo != nil {
+		pods = &in.Memo.pods
+		defer pods.EndStep()
+	}
+	for _, kc := range ctrls {
+		c, ckey := kc.c, kc.key
 		var live []types.NamespacedName
-		for _, key := range byOwner[c.Key()] {
+		var owned []types.NamespacedName
+		if r := byOwner[ckey]; r != nil {
+			r.known, owned = true, r.keys
+		}
+		for _, key := range owned {
 			if p := in.Actual[key]; in.Gone[key] || (p != nil && (p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded)) {
 				plan.Delete = append(plan.Delete, key)
 				continue
@@ -133,7 +179,13 @@ func Compute(in Input) Plan {
 			plan.Delete = append(plan.Delete, live[want:]...)
 			live = live[:want]
 		}
-		seq := in.Seq[c.Key()]
+		seq := in.Seq[ckey]
+		if len(live) < want && taken == nil {
+			taken = make(map[types.NamespacedName]bool, len(in.Owned))
+			for key := range in.Owned {
+				taken[key] = true
+			}
+		}
 		for len(live) < want {
 			seq++
 			name := c.Name + "-" + names.Suffix(fmt.Sprintf("%s#%d", c.UID(), seq))
@@ -142,24 +194,25 @@ func Compute(in Input) Plan {
 			}
 			key := types.NamespacedName{Namespace: c.Namespace, Name: name}
 			taken[key] = true
-			plan.Create[key] = Owned{Owner: c.Key(), Created: in.Now}
+			plan.Create[key] = Owned{Owner: ckey, Created: in.Now}
 			live = append(live, key)
 		}
-		if seq != in.Seq[c.Key()] {
-			plan.Seq[c.Key()] = seq
+		if seq != in.Seq[ckey] {
+			plan.Seq[ckey] = seq
 		}
 		st := Status{Replicas: int32(len(live))}
+		owner := podOwner{c.APIVersion, ckey}
 		for _, key := range live {
-			plan.Pods = append(plan.Pods, podFor(c, key.Name))
+			plan.Pods = append(plan.Pods, pods.Pod(owner, c.Template, key.Name, func() *corev1.Pod { return podFor(c, key.Name) }))
 			if p := in.Actual[key]; p != nil && podReady(p) {
 				st.ReadyReplicas++
 			}
 		}
-		plan.Status[c.Key()] = st
+		plan.Status[ckey] = st
 	}
-	for owner, keys := range byOwner {
-		if !known[owner] {
-			plan.Delete = append(plan.Delete, keys...)
+	for _, r := range byOwner {
+		if !r.known {
+			plan.Delete = append(plan.Delete, r.keys...)
 		}
 	}
 	names.SortPods(plan.Pods)
