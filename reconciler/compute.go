@@ -3,7 +3,9 @@ package reconciler
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -93,6 +95,9 @@ type Input struct {
 	// the ledger's Service addresses and ports (package services).
 	Networking  Networking
 	Allocations Allocations
+	// Memo, if set, is what Compute remembers from one call to the next
+	// (see Memo); nil remembers nothing. It changes no result.
+	Memo *Memo
 }
 
 // NodeContent is one node's full desired state: its pods (spec.nodeName
@@ -117,7 +122,9 @@ type NodeSpec struct {
 	Unschedulable bool              `json:"unschedulable,omitempty"`
 }
 
-// Plan is what Compute decided. Every map is non-nil.
+// Plan is what Compute decided. Every map is non-nil. A plan shares its
+// pods, templates and node contents with the Input and, with a Memo, with
+// the plans of other calls: it is read-only.
 type Plan struct {
 	// PodCIDRs are new pod CIDR allocations to record: node -> CIDR.
 	PodCIDRs map[string]string
@@ -156,7 +163,8 @@ type Plan struct {
 }
 
 // Compute decides what every node runs. It is pure: no I/O, no clock but
-// Input.Now, and the same input gives the same plan.
+// Input.Now, and the same input gives the same plan. The one thing it
+// writes is Input.Memo, a cache that changes no result.
 //
 // Node objects in the desired state add their labels to the node's own
 // (the repository wins on a conflict) and cordon it with
@@ -179,29 +187,42 @@ func Compute(in Input) Plan {
 	if in.Desired == nil {
 		return plan
 	}
+	if m := in.Memo; m != nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+	}
 	for _, n := range manifests.Of[*corev1.Node](in.Desired) {
 		plan.NodeSpecs[n.Name] = NodeSpec{Labels: n.Labels, Annotations: n.Annotations, Unschedulable: n.Spec.Unschedulable}
 	}
 
 	plan.Replicas, plan.Deployments, plan.Jobs, plan.CronJobs = computeControllers(in)
-	plan.Pods = append(manifests.Of[*corev1.Pod](in.Desired), plan.Replicas.Pods...)
+	bare := manifests.Of[*corev1.Pod](in.Desired)
+	plan.Pods = make([]*corev1.Pod, 0, len(bare)+len(plan.Replicas.Pods)+len(plan.Jobs.Pods)+len(in.Quarantined))
+	plan.Pods = append(plan.Pods, bare...)
+	plan.Pods = append(plan.Pods, plan.Replicas.Pods...)
 	plan.Pods = append(plan.Pods, plan.Jobs.Pods...)
-	for _, key := range sortedKeys(boolKeys(in.Quarantined)) {
+	for _, key := range sortedKeys(in.Quarantined) {
 		p := in.Quarantined[key]
 		plan.Pods = append(plan.Pods, &p)
 	}
 	// Pods let go this step run on, where they are, as the caller records
 	// them with the quarantined ones.
-	for _, key := range sortedKeys(boolKeys(plan.Replicas.Release)) {
+	for _, key := range sortedKeys(plan.Replicas.Release) {
 		if _, ok := in.Quarantined[key]; !ok {
 			plan.Pods = append(plan.Pods, plan.Replicas.Release[key])
 		}
+	}
+	npods := 0
+	for _, n := range in.Nodes {
+		npods += len(n.Pods)
 	}
 	pin := placement.Input{
 		Pods:          plan.Pods,
 		Placements:    in.Placements,
 		Now:           in.Now,
 		NodeLostAfter: in.NodeLostAfter,
+		Nodes:         make([]placement.Node, 0, len(in.Nodes)),
+		Actual:        make([]placement.Actual, 0, npods),
 	}
 	for _, n := range in.Nodes {
 		pn := placement.Node{Name: n.Name, LastSeen: n.LastSeen, Labels: map[string]string{}}
@@ -224,15 +245,17 @@ func Compute(in Input) Plan {
 			pin.Actual = append(pin.Actual, placement.Actual{Node: n.Name, Pod: &n.Pods[i]})
 		}
 	}
-	var reported []*corev1.Pod
-	for _, n := range in.Nodes {
-		for i := range n.Pods {
-			reported = append(reported, &n.Pods[i])
-		}
+	reported := make([]*corev1.Pod, 0, len(pin.Actual))
+	for _, a := range pin.Actual {
+		reported = append(reported, a.Pod)
+	}
+	var dmemo *daemons.Memo
+	if in.Memo != nil {
+		dmemo, pin.Memo = &in.Memo.daemons, &in.Memo.placement
 	}
 	plan.Daemons = daemons.Compute(daemons.Input{
 		DaemonSets: manifests.Of[*appsv1.DaemonSet](in.Desired), Nodes: pin.Nodes, Actual: reported,
-		States: in.DaemonStates, Now: in.Now, NodeLostAfter: in.NodeLostAfter,
+		States: in.DaemonStates, Now: in.Now, NodeLostAfter: in.NodeLostAfter, Memo: dmemo,
 	})
 	if len(plan.Daemons.Pods) > 0 {
 		plan.Pods = append(plan.Pods, plan.Daemons.Pods...)
@@ -257,33 +280,76 @@ func Compute(in Input) Plan {
 		if !n.Live {
 			continue
 		}
-		c := NodeContent{Claims: claims, Volumes: volumes, StorageClasses: classes}
-		cms, secrets := map[types.NamespacedName]bool{}, map[types.NamespacedName]bool{}
-		for _, p := range pp.PerNode[n.Name] {
-			c.Pods = append(c.Pods, *p)
-			refs(&p.Spec, func(kind, name string) {
-				key := types.NamespacedName{Namespace: p.Namespace, Name: name}
-				if kind == "ConfigMap" {
-					cms[key] = true
-				} else {
-					secrets[key] = true
+		pods := pp.PerNode[n.Name]
+		var c NodeContent
+		if cached := in.Memo.nodeContent(n.Name, pods, in.Desired); cached != nil {
+			c = *cached
+		} else {
+			var refs []resolved
+			c, refs = cutNode(in.Desired, pods)
+			if in.Memo != nil {
+				if in.Memo.nodes == nil {
+					in.Memo.nodes = map[string]*nodeMemo{}
 				}
-			})
-		}
-		for _, key := range sortedKeys(cms) {
-			if cm, ok := in.Desired.Get("ConfigMap", key.Namespace, key.Name).(*corev1.ConfigMap); ok {
-				c.ConfigMaps = append(c.ConfigMaps, *cm)
+				in.Memo.nodes[n.Name] = &nodeMemo{pods: pods, refs: refs, set: in.Desired, content: c}
 			}
 		}
-		for _, key := range sortedKeys(secrets) {
-			if s, ok := in.Desired.Get("Secret", key.Namespace, key.Name).(*corev1.Secret); ok {
-				c.Secrets = append(c.Secrets, *s)
-			}
-		}
+		c.Claims, c.Volumes, c.StorageClasses = claims, volumes, classes
 		plan.Nodes[n.Name] = c
+	}
+	if in.Memo != nil {
+		for node := range in.Memo.nodes {
+			if _, ok := plan.Nodes[node]; !ok {
+				delete(in.Memo.nodes, node)
+			}
+		}
 	}
 	plan.Routes = computeRoutes(in, &plan)
 	return plan
+}
+
+// cutNode returns a node's pods (copies of pods) with the ConfigMaps and
+// Secrets of set they reference, and those references as resolved.
+func cutNode(set *manifests.Set, pods []*corev1.Pod) (NodeContent, []resolved) {
+	var c NodeContent
+	if len(pods) > 0 {
+		c.Pods = make([]corev1.Pod, len(pods))
+	}
+	var cms, secrets []types.NamespacedName
+	for i, p := range pods {
+		c.Pods[i] = *p
+		refs(&p.Spec, func(kind, name string) {
+			key := types.NamespacedName{Namespace: p.Namespace, Name: name}
+			if kind == "ConfigMap" {
+				cms = append(cms, key)
+			} else {
+				secrets = append(secrets, key)
+			}
+		})
+	}
+	cms, secrets = sortedUnique(cms), sortedUnique(secrets)
+	out := make([]resolved, 0, len(cms)+len(secrets))
+	for _, key := range cms {
+		obj := set.Get("ConfigMap", key.Namespace, key.Name)
+		out = append(out, resolved{"ConfigMap", key, obj})
+		if cm, ok := obj.(*corev1.ConfigMap); ok {
+			if c.ConfigMaps == nil {
+				c.ConfigMaps = make([]corev1.ConfigMap, 0, len(cms))
+			}
+			c.ConfigMaps = append(c.ConfigMaps, *cm)
+		}
+	}
+	for _, key := range secrets {
+		obj := set.Get("Secret", key.Namespace, key.Name)
+		out = append(out, resolved{"Secret", key, obj})
+		if s, ok := obj.(*corev1.Secret); ok {
+			if c.Secrets == nil {
+				c.Secrets = make([]corev1.Secret, 0, len(secrets))
+			}
+			c.Secrets = append(c.Secrets, *s)
+		}
+	}
+	return c, out
 }
 
 // DefaultReplaceAfter is used when Input.ReplaceAfter is zero: well under
@@ -334,10 +400,14 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 		replaceAfter = DefaultReplaceAfter
 	}
 	replaceAfter = min(replaceAfter, lostAfter)
-	nodes := map[string]NodeReport{}
-	actual := map[types.NamespacedName]*corev1.Pod{}
+	lastSeen := make(map[string]time.Time, len(in.Nodes))
+	npods := 0
 	for _, n := range in.Nodes {
-		nodes[n.Name] = n
+		lastSeen[n.Name] = n.LastSeen
+		npods += len(n.Pods)
+	}
+	actual := make(map[types.NamespacedName]*corev1.Pod, npods)
+	for _, n := range in.Nodes {
 		for i := range n.Pods {
 			p := &n.Pods[i]
 			actual[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = p
@@ -345,12 +415,12 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 	}
 	gone := map[types.NamespacedName]bool{}
 	for key, node := range in.Placements {
-		n, ok := nodes[node]
-		if !ok || in.Now.Sub(n.LastSeen) >= replaceAfter {
+		seen, ok := lastSeen[node]
+		if !ok || in.Now.Sub(seen) >= replaceAfter {
 			gone[key] = true
 		}
 	}
-	var reported []*corev1.Pod
+	reported := make([]*corev1.Pod, 0, npods)
 	for _, n := range in.Nodes {
 		if !n.Live {
 			continue
@@ -359,22 +429,31 @@ func computeControllers(in Input) (replicas.Plan, deployments.Plan, jobs.Plan, c
 			reported = append(reported, &n.Pods[i])
 		}
 	}
+	var (
+		dmemo *deployments.Memo
+		rmemo *replicas.Memo
+		cmemo *cronjobs.Memo
+		jmemo *jobs.Memo
+	)
+	if m := in.Memo; m != nil {
+		dmemo, rmemo, cmemo, jmemo = &m.deployments, &m.replicas, &m.cronJobs, &m.jobs
+	}
 	dplan := deployments.Compute(deployments.Input{
 		Deployments: manifests.Of[*appsv1.Deployment](in.Desired),
-		Sets:        in.DeploymentSets, Actual: reported, Now: in.Now,
+		Sets:        in.DeploymentSets, Actual: reported, Now: in.Now, Memo: dmemo,
 	})
 	ctrls = append(ctrls, dplan.Controllers...)
 	rplan := replicas.Compute(replicas.Input{
 		Controllers: ctrls, Owned: in.Owned, Seq: in.Seq,
-		Actual: actual, Gone: gone, Templates: in.ReplicaTemplates, Now: in.Now,
+		Actual: actual, Gone: gone, Templates: in.ReplicaTemplates, Now: in.Now, Memo: rmemo,
 	})
 	cplan := cronjobs.Compute(cronjobs.Input{
 		CronJobs: manifests.Of[*batchv1.CronJob](in.Desired), States: in.CronStates,
-		JobStates: in.JobStates, Now: in.Now,
+		JobStates: in.JobStates, Now: in.Now, Memo: cmemo,
 	})
 	jplan := jobs.Compute(jobs.Input{
 		Jobs: allJobs(in.Desired, cplan), States: in.JobStates,
-		Actual: actual, Gone: gone, Now: in.Now,
+		Actual: actual, Gone: gone, Now: in.Now, Memo: jmemo,
 	})
 	return rplan, dplan, jplan, cplan
 }
@@ -490,24 +569,23 @@ func refs(spec *corev1.PodSpec, fn func(kind, name string)) {
 	}
 }
 
-func sortedKeys(m map[types.NamespacedName]bool) []types.NamespacedName {
+// sortedKeys returns the keys of m, sorted.
+func sortedKeys[V any](m map[types.NamespacedName]V) []types.NamespacedName {
 	out := make([]types.NamespacedName, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
+	return sortedUnique(out)
 }
 
-func boolKeys[V any](m map[types.NamespacedName]V) map[types.NamespacedName]bool {
-	out := make(map[types.NamespacedName]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
+// sortedUnique sorts keys by namespace and name and drops repeats, in
+// place.
+func sortedUnique(keys []types.NamespacedName) []types.NamespacedName {
+	slices.SortFunc(keys, func(a, b types.NamespacedName) int {
+		if x := strings.Compare(a.Namespace, b.Namespace); x != 0 {
+			return x
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return slices.Compact(keys)
 }

@@ -189,6 +189,11 @@ type term struct {
 	lastPods []*corev1.Pod                   // the last plan's pods, for pod requests
 	pending  map[types.NamespacedName]string // FailedScheduling messages recorded
 	routeErr map[string]string               // routing errors recorded, by object
+	// memo is Compute's Memo for the commit in force, replaced with each
+	// new commit; sets keeps the Deployments' ReplicaSet records decoded,
+	// so that unchanged ones are the same values from step to step.
+	memo *Memo
+	sets recordCache[deployments.Set]
 }
 
 // Lead runs the reconciler for one term until ctx is cancelled (leadership
@@ -258,6 +263,7 @@ func (r *Reconciler) Lead(ctx context.Context, tm gossip.Term) {
 			return
 		case d := <-desiredCh:
 			t.desired, t.rev = d.set, d.rev
+			t.memo = nil // a new commit: nothing derived from the last one is of use
 			t.log.Info("desired state loaded", "commit", d.rev.Short(), "objects", d.set.Len())
 		case req := <-r.requests:
 			req.reply <- t.handle(req)
@@ -339,6 +345,9 @@ func (t *term) step(ctx context.Context) {
 	}
 	now := t.r.cfg.Now()
 	members := t.r.cfg.Cluster.Members()
+	if t.memo == nil {
+		t.memo = &Memo{}
+	}
 	in := Input{
 		Desired:       t.desired,
 		Placements:    readPlacements(t.ledger),
@@ -353,13 +362,14 @@ func (t *term) step(ctx context.Context) {
 
 		ReplicaTemplates: readNested[corev1.PodTemplateSpec](t.ledger, PrefixReplicaTemplate),
 
-		DeploymentSets: readDeploymentSets(t.ledger),
+		DeploymentSets: readDeploymentSets(t.ledger, &t.sets),
 		JobStates:      readRecords[jobs.State](t.ledger, PrefixJob),
 		CronStates:     readRecords[cronjobs.State](t.ledger, PrefixCronJob),
 		Quarantined:    readQuarantined(t.ledger),
 		DaemonStates:   readRecords[daemons.State](t.ledger, PrefixDaemonSet),
 		Networking:     t.r.cfg.Networking,
 		Allocations:    readAllocations(t.ledger),
+		Memo:           t.memo,
 	}
 	if t.desired != nil {
 		in.Desired = t.applied(now)

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/netip"
 	"strconv"
@@ -185,17 +186,62 @@ func readSeq(l *gossip.Ledger) map[string]uint64 {
 	return readRecords[uint64](l, PrefixSeq)
 }
 
+// recordCache keeps the records the leader decoded, with the bytes they
+// came from: a record whose bytes did not change reads as the same value
+// (a deployments.Set with the same template pointer), so that Compute's
+// Memo knows its template without comparing it, and it is not decoded
+// again. Values are shared from one read to the next: read-only. The zero
+// recordCache is ready; the nil one keeps nothing.
+type recordCache[T any] struct {
+	m map[string]cachedRecord[T]
+}
+
+type cachedRecord[T any] struct {
+	raw []byte
+	v   T
+}
+
+// read is readRecords through the cache, which then holds the records
+// read.
+func (c *recordCache[T]) read(l *gossip.Ledger, prefix string) map[string]T {
+	if c == nil {
+		return readRecords[T](l, prefix)
+	}
+	entries := l.List(prefix)
+	out := make(map[string]T, len(entries))
+	next := make(map[string]cachedRecord[T], len(entries))
+	for _, e := range entries {
+		r, ok := c.m[e.Key]
+		if !ok || !bytes.Equal(r.raw, e.Value) {
+			var v T
+			if json.Unmarshal(e.Value, &v) != nil {
+				continue
+			}
+			r = cachedRecord[T]{raw: e.Value, v: v}
+		}
+		next[e.Key] = r
+		out[strings.TrimPrefix(e.Key, prefix)] = r.v
+	}
+	c.m = next
+	return out
+}
+
 // readDeploymentSets returns the Deployments' ReplicaSet records, keyed
-// "namespace/deployment" then hash.
-func readDeploymentSets(l *gossip.Ledger) map[string]map[string]deployments.Set {
-	return readNested[deployments.Set](l, PrefixDeploymentSet)
+// "namespace/deployment" then hash, through cache (nil for none).
+func readDeploymentSets(l *gossip.Ledger, cache *recordCache[deployments.Set]) map[string]map[string]deployments.Set {
+	return nest(cache.read(l, PrefixDeploymentSet))
 }
 
 // readNested returns the JSON records under prefix keyed "owner/hash",
 // by owner then hash.
 func readNested[T any](l *gossip.Ledger, prefix string) map[string]map[string]T {
+	return nest(readRecords[T](l, prefix))
+}
+
+// nest re-keys records keyed "owner/hash" by owner then hash.
+func nest[T any](m map[string]T) map[string]map[string]T {
 	out := map[string]map[string]T{}
-	for k, s := range readRecords[T](l, prefix) {
+	for k, s := range m {
 		i := strings.LastIndex(k, "/")
 		if i <= 0 {
 			continue

@@ -37,6 +37,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/reconciler/internal/memo"
 	"github.com/shoal-run/shoal/reconciler/internal/names"
 	"github.com/shoal-run/shoal/reconciler/jobs"
 )
@@ -69,6 +70,35 @@ type Input struct {
 	// see which Jobs finished.
 	JobStates map[string]jobs.State
 	Now       time.Time
+	// Memo, if set, is what Compute remembers across calls; it changes no
+	// result. The CronJobs must then be objects that never change (those
+	// of a manifests.Set).
+	Memo *Memo
+}
+
+// Memo is what Compute remembers across the leader's steps: each CronJob's
+// parsed schedule and the Jobs made from its template, so that a Job is
+// the same object from one step to the next (a jobs.Memo keeps its pods).
+// The zero Memo is ready to use; it is not safe for concurrent use.
+type Memo struct {
+	schedules memo.Map[*batchv1.CronJob, parsed]
+	jobs      memo.Map[run, *batchv1.Job]
+}
+
+// schedule is a parsed schedule (a cron.Schedule).
+type schedule interface{ Next(time.Time) time.Time }
+
+// parsed is a schedule as manifests.ParseCronSchedule returns it.
+type parsed struct {
+	sched schedule
+	err   error
+}
+
+// run is a Job of a CronJob: everything jobFor reads.
+type run struct {
+	cronJob   *batchv1.CronJob
+	job       string
+	scheduled time.Time // == also compares the location, which the Job's annotation shows
 }
 
 // Plan is what Compute decided. Every map is non-nil.
@@ -93,6 +123,13 @@ func Key(c *batchv1.CronJob) string { return c.Namespace + "/" + c.Name }
 func Compute(in Input) Plan {
 	plan := Plan{Put: map[string]State{}, Status: map[string]batchv1.CronJobStatus{}}
 	known := map[string]bool{}
+	var schedules *memo.Map[*batchv1.CronJob, parsed]
+	var made *memo.Map[run, *batchv1.Job]
+	if in.Memo != nil {
+		schedules, made = &in.Memo.schedules, &in.Memo.jobs
+		defer schedules.EndStep()
+		defer made.EndStep()
+	}
 	for _, cj := range in.CronJobs {
 		key := Key(cj)
 		known[key] = true
@@ -103,13 +140,22 @@ func Compute(in Input) Plan {
 		}
 		st.Active = append([]Run(nil), st.Active...)
 		st.History = append([]Run(nil), st.History...)
-		st = step(cj, st, in, &plan)
+		parse := func() (schedule, error) {
+			p := schedules.Get(cj, func() parsed {
+				s, err := manifests.ParseCronSchedule(cj.Spec.Schedule, cj.Spec.TimeZone)
+				return parsed{s, err}
+			})
+			return p.sched, p.err
+		}
+		st = step(cj, st, parse, in, &plan)
 		if !had || !equal(old, st) {
 			plan.Put[key] = st
 		}
 		plan.Status[key] = status(cj, st, in.JobStates)
-		for _, r := range append(append([]Run(nil), st.Active...), st.History...) {
-			plan.Jobs = append(plan.Jobs, jobFor(cj, r))
+		for _, runs := range [2][]Run{st.Active, st.History} {
+			for _, r := range runs {
+				plan.Jobs = append(plan.Jobs, made.Get(run{cj, r.Job, r.Scheduled}, func() *batchv1.Job { return jobFor(cj, r) }))
+			}
 		}
 	}
 	for key := range in.States {
@@ -121,7 +167,8 @@ func Compute(in Input) Plan {
 	return plan
 }
 
-func step(cj *batchv1.CronJob, st State, in Input, plan *Plan) State {
+// step advances CronJob cj from its state st; parse reads its schedule.
+func step(cj *batchv1.CronJob, st State, parse func() (schedule, error), in Input, plan *Plan) State {
 	// Finished Jobs move to the history.
 	var running []Run
 	for _, r := range st.Active {
@@ -139,7 +186,7 @@ func step(cj *batchv1.CronJob, st State, in Input, plan *Plan) State {
 	if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
 		return st
 	}
-	sched, err := manifests.ParseCronSchedule(cj.Spec.Schedule, cj.Spec.TimeZone)
+	sched, err := parse()
 	if err != nil {
 		return st // validation refuses such a CronJob; nothing to run
 	}
@@ -216,7 +263,7 @@ func jobName(cronJob string, t time.Time) string {
 
 // mostRecent is the latest time of sched in (after, now]; it looks at no
 // more than a year of schedule times.
-func mostRecent(sched interface{ Next(time.Time) time.Time }, after, now time.Time) (time.Time, bool) {
+func mostRecent(sched schedule, after, now time.Time) (time.Time, bool) {
 	var last time.Time
 	t := after
 	for i := 0; i < 600_000; i++ {

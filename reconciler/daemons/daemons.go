@@ -39,6 +39,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/shoal-run/shoal/reconciler/internal/memo"
 	"github.com/shoal-run/shoal/reconciler/internal/names"
 	"github.com/shoal-run/shoal/reconciler/internal/podstatus"
 	"github.com/shoal-run/shoal/reconciler/placement"
@@ -77,6 +78,18 @@ type Input struct {
 	States        map[string]State
 	Now           time.Time
 	NodeLostAfter time.Duration
+	// Memo, if set, is what Compute remembers across calls; it changes no
+	// result. The DaemonSets must then be objects that never change (those
+	// of a manifests.Set).
+	Memo *Memo
+}
+
+// Memo is what Compute remembers across the leader's steps: each
+// DaemonSet's template hash and the pods made from its templates. The zero
+// Memo is ready to use; it is not safe for concurrent use.
+type Memo struct {
+	hashes memo.Map[*corev1.PodTemplateSpec, string]
+	pods   names.PodCache[string] // by DaemonSet key and template hash
 }
 
 // Plan is what Compute decided. Every map is non-nil.
@@ -118,21 +131,31 @@ func Compute(in Input) Plan {
 		reported[k][p.Spec.NodeName] = p
 	}
 	known := map[string]bool{}
+	var hashes *memo.Map[*corev1.PodTemplateSpec, string]
+	var pods *names.PodCache[string]
+	if in.Memo != nil {
+		hashes, pods = &in.Memo.hashes, &in.Memo.pods
+		defer hashes.EndStep()
+		defer pods.EndStep()
+	}
 	for _, ds := range in.DaemonSets {
 		key := Key(ds)
 		known[key] = true
-		cur := TemplateHash(&ds.Spec.Template)
+		cur := hashes.Get(&ds.Spec.Template, func() string { return TemplateHash(&ds.Spec.Template) })
 		old := in.States[key]
 		st := State{Revisions: map[string]Revision{}, Nodes: map[string]string{}, Created: old.Created}
 		if st.Created.IsZero() {
 			st.Created = in.Now
 		}
-		revs := map[string]Revision{}
+		// The templates the pods may run, by hash, with their pods'
+		// owner in the memo (a daemon pod depends on its DaemonSet's
+		// namespace and name, the template and its hash, and the node).
+		revs := make(map[string]*revision, len(old.Revisions)+1)
 		for h, r := range old.Revisions {
-			revs[h] = r
+			revs[h] = &revision{r, key + "#" + h}
 		}
 		if _, ok := revs[cur]; !ok {
-			revs[cur] = Revision{Template: *ds.Spec.Template.DeepCopy()}
+			revs[cur] = &revision{Revision{Template: *ds.Spec.Template.DeepCopy()}, key + "#" + cur}
 		}
 		var nodes []*placement.Node
 		for i := range in.Nodes {
@@ -177,12 +200,15 @@ func Compute(in Input) Plan {
 					hash = was
 				}
 			}
+			rev := revs[hash]
 			st.Nodes[n.Name] = hash
-			st.Revisions[hash] = revs[hash]
-			plan.Pods = append(plan.Pods, podFor(ds, n.Name, hash, revs[hash]))
+			st.Revisions[hash] = rev.Revision
+			plan.Pods = append(plan.Pods, pods.Pod(rev.owner, &rev.Template, n.Name, func() *corev1.Pod {
+				return podFor(ds, n.Name, hash, rev.Revision)
+			}))
 		}
 		if _, ok := st.Revisions[cur]; !ok {
-			st.Revisions[cur] = revs[cur]
+			st.Revisions[cur] = revs[cur].Revision
 		}
 		if !equalState(old, st) {
 			plan.Put[key] = st
@@ -229,6 +255,13 @@ func status(ds *appsv1.DaemonSet, cur string, nodes []*placement.Node, reported 
 	}
 	st.NumberUnavailable = max(0, st.DesiredNumberScheduled-st.NumberAvailable)
 	return st
+}
+
+// revision is a template a DaemonSet's pods may run, with the key of its
+// pods in a Memo.
+type revision struct {
+	Revision
+	owner string
 }
 
 // equalState compares records by the template hashes they keep, the

@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -55,6 +56,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/shoal-run/shoal/reconciler/internal/memo"
 	"github.com/shoal-run/shoal/reconciler/internal/names"
 	"github.com/shoal-run/shoal/reconciler/internal/podstatus"
 	"github.com/shoal-run/shoal/reconciler/replicas"
@@ -69,10 +71,14 @@ const RevisionAnnotation = "deployment.kubernetes.io/revision"
 
 // Set is the ledger record of one ReplicaSet of a Deployment.
 type Set struct {
-	Replicas int32                  `json:"replicas"`
-	Revision int64                  `json:"revision"`
-	Template corev1.PodTemplateSpec `json:"template"`
-	Created  time.Time              `json:"created"`
+	Replicas int32 `json:"replicas"`
+	Revision int64 `json:"revision"`
+	// Template is the ReplicaSet's pod template: shared, never changed
+	// (Compute gives a Set whose template changes a new one), so that a
+	// caller that hands Compute the same records gives it the same
+	// templates. Compute reads a nil one as an empty template.
+	Template *corev1.PodTemplateSpec `json:"template"`
+	Created  time.Time               `json:"created"`
 	// Progress is when the rollout to this ReplicaSet last made progress
 	// (its pods updated or available changed), and Seen the counts then,
 	// "updated/available"; kept on the current ReplicaSet only.
@@ -89,6 +95,7 @@ type Set struct {
 
 // Input is everything Compute needs; it is not modified.
 type Input struct {
+	// Deployments have distinct keys (as those of a manifests.Set).
 	Deployments []*appsv1.Deployment
 	// Sets are the ledger's ReplicaSets of each Deployment: deployment key
 	// ("namespace/name") -> pod-template-hash -> record.
@@ -96,6 +103,32 @@ type Input struct {
 	// Actual are the pods the nodes report.
 	Actual []*corev1.Pod
 	Now    time.Time
+	// Memo, if set, is what Compute remembers across calls; it changes no
+	// result. The Deployments must then be objects that never change
+	// (those of a manifests.Set).
+	Memo *Memo
+}
+
+// Memo is what Compute remembers across the leader's steps: what it
+// derives from each Deployment alone (its key, template hash, maxSurge and
+// maxUnavailable). The zero Memo is ready to use; it is not safe for
+// concurrent use.
+type Memo struct {
+	facts memo.Map[*appsv1.Deployment, facts]
+}
+
+// facts are what Compute derives from a Deployment alone.
+type facts struct {
+	key, hash          string // Key, TemplateHash of its template
+	current            string // the current ReplicaSet's name, quoted
+	surge, unavailable int32  // maxSurge and maxUnavailable for spec.replicas
+}
+
+func factsOf(d *appsv1.Deployment) facts {
+	f := facts{key: Key(d), hash: TemplateHash(&d.Spec.Template)}
+	f.current = strconv.Quote(d.Name + "-" + f.hash)
+	f.surge, f.unavailable = surgeUnavailable(d)
+	return f
 }
 
 // Plan is what Compute decided. Every map is non-nil.
@@ -115,31 +148,46 @@ func Key(d *appsv1.Deployment) string { return d.Namespace + "/" + d.Name }
 
 // Compute rolls every Deployment one step toward its template.
 func Compute(in Input) Plan {
-	plan := Plan{Put: map[string]map[string]Set{}, Delete: map[string][]string{}, Status: map[string]appsv1.DeploymentStatus{}}
-	// The reported pods of each ReplicaSet, by "namespace/name".
-	byRS := map[string][]*corev1.Pod{}
+	plan := Plan{Put: map[string]map[string]Set{}, Delete: map[string][]string{}, Status: make(map[string]appsv1.DeploymentStatus, len(in.Deployments))}
+	// The reported pods of each ReplicaSet.
+	byRS := make(map[rsName][]*corev1.Pod, len(in.Deployments))
 	for _, p := range in.Actual {
 		if len(p.OwnerReferences) > 0 && p.OwnerReferences[0].Kind == "ReplicaSet" {
-			k := p.Namespace + "/" + p.OwnerReferences[0].Name
+			k := rsName{p.Namespace, p.OwnerReferences[0].Name}
 			byRS[k] = append(byRS[k], p)
 		}
 	}
+	var remembered *memo.Map[*appsv1.Deployment, facts]
+	if in.Memo != nil {
+		remembered = &in.Memo.facts
+		defer remembered.EndStep()
+	}
+	plan.Controllers = make([]replicas.Controller, 0, len(in.Deployments))
+	withSets := 0 // Deployments that have records in in.Sets
 	for _, d := range in.Deployments {
-		c := &deployment{d: d, key: Key(d), now: in.Now, byRS: byRS, sets: map[string]Set{}}
-		for h, s := range in.Sets[c.key] {
-			c.sets[h] = s
+		f := remembered.Get(d, func() facts { return factsOf(d) })
+		had, ok := in.Sets[f.key]
+		if ok {
+			withSets++
+		}
+		c := &deployment{d: d, facts: f, now: in.Now, byRS: byRS, sets: make(map[string]*Set, len(had)+1)}
+		for h, s := range had {
+			if s.Template == nil {
+				s.Template = &corev1.PodTemplateSpec{}
+			}
+			c.sets[h] = &s
 		}
 		c.step()
 		plan.Status[c.key] = c.status()
 		for h, s := range c.sets {
-			if old, ok := in.Sets[c.key][h]; !ok || !same(old, s) {
+			if old, ok := had[h]; !ok || !same(old, *s) {
 				if plan.Put[c.key] == nil {
 					plan.Put[c.key] = map[string]Set{}
 				}
-				plan.Put[c.key][h] = s
+				plan.Put[c.key][h] = *s
 			}
 		}
-		for h := range in.Sets[c.key] {
+		for h := range had {
 			if _, ok := c.sets[h]; !ok {
 				plan.Delete[c.key] = append(plan.Delete[c.key], h)
 			}
@@ -147,17 +195,19 @@ func Compute(in Input) Plan {
 		sort.Strings(plan.Delete[c.key])
 		for _, h := range sortedHashes(c.sets) {
 			s := c.sets[h]
-			t := s.Template
 			plan.Controllers = append(plan.Controllers, replicas.Controller{
 				Kind: "ReplicaSet", APIVersion: "apps/v1", Namespace: d.Namespace,
-				Name: d.Name + "-" + h, Replicas: s.Replicas, Template: &t,
+				Name: d.Name + "-" + h, Replicas: s.Replicas, Template: s.Template,
 				MinReadySeconds: d.Spec.MinReadySeconds,
 			})
 		}
 	}
 	// Deployments gone from Git: their ReplicaSets go, and with them
 	// their pods.
-	known := map[string]bool{}
+	if withSets == len(in.Sets) {
+		return plan // every record is of a Deployment (whose keys are unique)
+	}
+	known := make(map[string]bool, len(in.Deployments))
 	for _, d := range in.Deployments {
 		known[Key(d)] = true
 	}
@@ -174,15 +224,27 @@ func Compute(in Input) Plan {
 }
 
 type deployment struct {
-	d    *appsv1.Deployment
-	key  string
+	d *appsv1.Deployment
+	facts
 	now  time.Time
-	byRS map[string][]*corev1.Pod // reported pods by "namespace/ReplicaSet"
-	sets map[string]Set
+	byRS map[rsName][]*corev1.Pod // reported pods by ReplicaSet
+	// sets are the ReplicaSets as this step leaves them: copies of the
+	// input's, or new ones.
+	sets map[string]*Set
+	// counted are the counts of the ReplicaSets counted so far.
+	counted []hashCounts
 }
+
+// rsName is a ReplicaSet's namespace and name.
+type rsName struct{ namespace, name string }
 
 // counts are a ReplicaSet's reported pods.
 type counts struct{ pods, ready, available int32 }
+
+type hashCounts struct {
+	hash string
+	counts
+}
 
 func (c *deployment) replicas() int32 {
 	if c.d.Spec.Replicas != nil {
@@ -192,7 +254,7 @@ func (c *deployment) replicas() int32 {
 }
 
 func (c *deployment) step() {
-	hash := TemplateHash(&c.d.Spec.Template)
+	hash := c.hash
 	cur, ok := c.sets[hash]
 	want := c.replicas()
 	defer c.sized(want)
@@ -204,12 +266,17 @@ func (c *deployment) step() {
 	}
 	switch {
 	case !ok:
-		cur = Set{Template: *c.d.Spec.Template.DeepCopy(), Created: c.now, Revision: c.maxRevision() + 1}
-		cur.Template.Labels = withEntry(cur.Template.Labels, HashLabel, hash)
+		t := c.d.Spec.Template // its labels and annotations are replaced below, the rest shared
+		t.Labels = withEntry(t.Labels, HashLabel, hash)
+		cur = &Set{Template: &t, Created: c.now, Revision: c.maxRevision() + 1}
 	case cur.Revision < c.maxRevision():
 		cur.Revision = c.maxRevision() + 1 // a rollback revives it
 	}
-	cur.Template.Annotations = withEntry(cur.Template.Annotations, RevisionAnnotation, fmt.Sprint(cur.Revision))
+	if rev := strconv.FormatInt(cur.Revision, 10); cur.Template.Annotations[RevisionAnnotation] != rev {
+		t := *cur.Template
+		t.Annotations = withEntry(t.Annotations, RevisionAnnotation, rev)
+		cur.Template = &t
+	}
 	c.sets[hash] = cur
 	if c.scalingEvent(want) {
 		// Resize first; the rollout goes on at the next step.
@@ -253,7 +320,7 @@ const (
 // ProgressDeadlineExceeded when neither its updated nor its available pods
 // changed for progressDeadlineSeconds (default 600).
 func (c *deployment) status() appsv1.DeploymentStatus {
-	hash := TemplateHash(&c.d.Spec.Template)
+	hash := c.hash
 	var st appsv1.DeploymentStatus
 	for h := range c.sets {
 		n := c.count(h)
@@ -270,9 +337,12 @@ func (c *deployment) status() appsv1.DeploymentStatus {
 	if !ok {
 		return st
 	}
-	seen := fmt.Sprintf("%d/%d", st.UpdatedReplicas, c.count(hash).available)
-	if cur.Seen != seen || cur.Progress.IsZero() {
-		cur.Seen, cur.Progress = seen, c.now
+	var buf [24]byte
+	seen := strconv.AppendInt(buf[:0], int64(st.UpdatedReplicas), 10)
+	seen = append(seen, '/')
+	seen = strconv.AppendInt(seen, int64(c.count(hash).available), 10)
+	if cur.Seen != string(seen) || cur.Progress.IsZero() {
+		cur.Seen, cur.Progress = string(seen), c.now
 		c.sets[hash] = cur
 	}
 	cond := appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: "True",
@@ -287,27 +357,33 @@ func (c *deployment) status() appsv1.DeploymentStatus {
 		cond.Status, cond.Reason, cond.Message = "Unknown", ReasonPaused, "Deployment is paused"
 	case done:
 		cond.Reason = ReasonNewReplicaSetAvailable
-		cond.Message = fmt.Sprintf("ReplicaSet %q has successfully progressed.", c.d.Name+"-"+hash)
+		cond.Message = "ReplicaSet " + c.current + " has successfully progressed."
 	case !c.now.Before(cur.Progress.Add(time.Duration(deadline) * time.Second)):
 		cond.Status, cond.Reason = "False", ReasonProgressDeadlineExceeded
-		cond.Message = fmt.Sprintf("ReplicaSet %q has timed out progressing.", c.d.Name+"-"+hash)
+		cond.Message = "ReplicaSet " + c.current + " has timed out progressing."
 	default:
 		cond.Reason = ReasonReplicaSetUpdated
-		cond.Message = fmt.Sprintf("ReplicaSet %q is progressing.", c.d.Name+"-"+hash)
+		cond.Message = "ReplicaSet " + c.current + " is progressing."
 	}
 	avail := appsv1.DeploymentCondition{Type: appsv1.DeploymentAvailable, Status: "True", Reason: "MinimumReplicasAvailable",
 		Message: "Deployment has minimum availability.", LastUpdateTime: metav1.NewTime(c.now), LastTransitionTime: metav1.NewTime(c.now)}
-	if _, unavailable := c.surgeUnavailable(want); st.AvailableReplicas < want-unavailable {
+	if st.AvailableReplicas < want-c.unavailable {
 		avail.Status, avail.Reason, avail.Message = "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
 	}
 	st.Conditions = []appsv1.DeploymentCondition{avail, cond}
 	return st
 }
 
-// count returns the reported and available pods of ReplicaSet hash.
+// count returns the reported and available pods of ReplicaSet hash
+// (counted once per step: the reports do not change during it).
 func (c *deployment) count(hash string) counts {
+	for _, hc := range c.counted {
+		if hc.hash == hash {
+			return hc.counts
+		}
+	}
 	var out counts
-	for _, p := range c.byRS[c.d.Namespace+"/"+c.d.Name+"-"+hash] {
+	for _, p := range c.byRS[rsName{c.d.Namespace, c.d.Name + "-" + hash}] {
 		if podstatus.Terminal(p) {
 			continue
 		}
@@ -319,6 +395,7 @@ func (c *deployment) count(hash string) counts {
 			out.available++
 		}
 	}
+	c.counted = append(c.counted, hashCounts{hash, out})
 	return out
 }
 
@@ -371,7 +448,7 @@ func (c *deployment) scale(newest string, want int32) {
 	if c.d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
 		return
 	}
-	surge, _ := c.surgeUnavailable(want)
+	surge := c.surge
 	allowed, total := int32(0), int32(0)
 	if want > 0 {
 		allowed = want + surge
@@ -415,7 +492,7 @@ func (c *deployment) scale(newest string, want int32) {
 // Kubernetes' GetProportion: its size scaled from the maximum it was sized
 // for (or the total running, when unknown) to replicas + maxSurge, bounded
 // by what is left to add.
-func (c *deployment) proportion(s Set, want, surge, total, toAdd, added int32) int32 {
+func (c *deployment) proportion(s *Set, want, surge, total, toAdd, added int32) int32 {
 	if s.Replicas == 0 || toAdd == 0 || toAdd == added {
 		return 0
 	}
@@ -440,7 +517,7 @@ func (c *deployment) proportion(s Set, want, surge, total, toAdd, added int32) i
 
 // sized marks the running ReplicaSets as sized for spec.replicas want.
 func (c *deployment) sized(want int32) {
-	surge, _ := c.surgeUnavailable(want)
+	surge := c.surge
 	for h, s := range c.sets {
 		if s.Replicas > 0 {
 			s.Desired, s.MaxReplicas = want, want+surge
@@ -454,7 +531,7 @@ func (c *deployment) rollingNew(n, want int32) int32 {
 	if n >= want {
 		return want
 	}
-	surge, _ := c.surgeUnavailable(want)
+	surge := c.surge
 	total := int32(0)
 	for _, s := range c.sets {
 		total += s.Replicas
@@ -474,8 +551,7 @@ func (c *deployment) rollingNew(n, want int32) int32 {
 // readiness the leader has not heard of yet count as unavailable, so a
 // late report only slows a rollout down.
 func (c *deployment) rollingOld(hash string, want int32) {
-	_, unavailable := c.surgeUnavailable(want)
-	minAvailable := want - unavailable
+	minAvailable := want - c.unavailable
 	all, availableAll := int32(0), int32(0)
 	for h, s := range c.sets {
 		all += s.Replicas
@@ -519,11 +595,16 @@ func (c *deployment) rollingOld(hash string, want int32) {
 	}
 }
 
-// surgeUnavailable resolves maxSurge and maxUnavailable (defaults 25%).
-func (c *deployment) surgeUnavailable(want int32) (int32, int32) {
+// surgeUnavailable resolves a Deployment's maxSurge and maxUnavailable
+// (defaults 25%) for its spec.replicas.
+func surgeUnavailable(d *appsv1.Deployment) (int32, int32) {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
 	quarter := intstr.FromString("25%")
 	surgeV, unavV := &quarter, &quarter
-	if ru := c.d.Spec.Strategy.RollingUpdate; ru != nil {
+	if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
 		if ru.MaxSurge != nil {
 			surgeV = ru.MaxSurge
 		}
@@ -606,7 +687,7 @@ func same(a, b Set) bool {
 		a.Template.Annotations[RevisionAnnotation] == b.Template.Annotations[RevisionAnnotation]
 }
 
-func sortedHashes(m map[string]Set) []string {
+func sortedHashes(m map[string]*Set) []string {
 	out := make([]string, 0, len(m))
 	for h := range m {
 		out = append(out, h)

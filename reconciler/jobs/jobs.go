@@ -39,6 +39,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -47,6 +49,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/shoal-run/shoal/reconciler/internal/memo"
 	"github.com/shoal-run/shoal/reconciler/internal/names"
 	"github.com/shoal-run/shoal/reconciler/internal/podstatus"
 )
@@ -89,6 +92,18 @@ type Input struct {
 	// Gone are pods whose node is lost.
 	Gone map[types.NamespacedName]bool
 	Now  time.Time
+	// Memo, if set, is what Compute remembers across calls; it changes no
+	// result. The Jobs must then be objects that never change (those of a
+	// manifests.Set, or the ones a cronjobs.Memo hands out).
+	Memo *Memo
+}
+
+// Memo is what Compute remembers across the leader's steps: each Job's
+// spec hash and the pods made from its template. The zero Memo is ready to
+// use; it is not safe for concurrent use.
+type Memo struct {
+	specs memo.Map[*batchv1.Job, string]
+	pods  names.PodCache[string] // by Job key
 }
 
 // Plan is what Compute decided. Every map is non-nil.
@@ -111,12 +126,20 @@ func Key(j *batchv1.Job) string { return j.Namespace + "/" + j.Name }
 // Compute advances every Job one step.
 func Compute(in Input) Plan {
 	plan := Plan{Put: map[string]State{}, Status: map[string]batchv1.JobStatus{}}
-	known := map[string]bool{}
+	known := make(map[string]bool, len(in.Jobs))
+	var specs *memo.Map[*batchv1.Job, string]
+	var pods *names.PodCache[string]
+	if in.Memo != nil {
+		specs, pods = &in.Memo.specs, &in.Memo.pods
+		defer specs.EndStep()
+		defer pods.EndStep()
+	}
 	for _, j := range in.Jobs {
 		key := Key(j)
 		known[key] = true
 		old, had := in.States[key]
-		st := step(j, old, had, in)
+		spec := specs.Get(j, func() string { return SpecHash(j) })
+		st := step(j, spec, old, had, in)
 		if !had || !equal(old, st) {
 			plan.Put[key] = st
 		}
@@ -124,8 +147,12 @@ func Compute(in Input) Plan {
 			continue
 		}
 		plan.Status[key] = Status(j, st, in.Actual)
-		for _, name := range append(append([]string(nil), st.Active...), st.Finished...) {
-			plan.Pods = append(plan.Pods, podFor(j, name))
+		// A Job's pods depend on its namespace, name and template.
+		owner := key
+		for _, list := range [2][]string{st.Active, st.Finished} {
+			for _, name := range list {
+				plan.Pods = append(plan.Pods, pods.Pod(owner, &j.Spec.Template, name, func() *corev1.Pod { return podFor(j, name) }))
+			}
 		}
 	}
 	for key := range in.States {
@@ -138,8 +165,8 @@ func Compute(in Input) Plan {
 	return plan
 }
 
-func step(j *batchv1.Job, st State, had bool, in Input) State {
-	spec := SpecHash(j)
+// step advances Job j, whose SpecHash is spec, from its state st.
+func step(j *batchv1.Job, spec string, st State, had bool, in Input) State {
 	if !had || st.Spec != spec {
 		st = State{Spec: spec, Start: in.Now}
 	}
@@ -334,8 +361,21 @@ func clone(s State) State {
 	return s
 }
 
+// equal reports whether two states are the same record: the same JSON.
 func equal(a, b State) bool {
+	if same(a, b) {
+		return true
+	}
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// same is equal's quick path: states field by field identical (times
+// with ==, their location included) have the same JSON; others may too.
+func same(a, b State) bool {
+	return a.Spec == b.Spec && a.Seq == b.Seq && a.Start == b.Start && slices.Equal(a.Active, b.Active) &&
+		slices.Equal(a.Finished, b.Finished) && a.Succeeded == b.Succeeded && a.Failed == b.Failed &&
+		maps.Equal(a.Restarts, b.Restarts) && a.Condition == b.Condition && a.Reason == b.Reason &&
+		a.FinishTime == b.FinishTime && a.Expired == b.Expired
 }

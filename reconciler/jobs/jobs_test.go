@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +266,35 @@ func TestStatus(t *testing.T) {
 			}
 			if got.CompletionTime != nil && !got.CompletionTime.Time.Equal(t0.Add(time.Minute)) {
 				t.Errorf("completion time %v", got.CompletionTime)
+			}
+		})
+	}
+}
+
+// TestEqualIsJSONEquality checks equal, with its quick path, against the
+// records' JSON.
+func TestEqualIsJSONEquality(t *testing.T) {
+	base := State{Spec: "s", Seq: 2, Start: t0, Active: []string{"a"}, Succeeded: 1, Restarts: map[string]int32{"a": 1}}
+	tests := []struct {
+		name string
+		mod  func(*State)
+	}{
+		{"the same", func(*State) {}},
+		{"empty lists and maps as none", func(s *State) { s.Finished, s.Restarts = []string{}, map[string]int32{} }},
+		{"the same time in another zone", func(s *State) { s.Start = t0.In(time.FixedZone("X", 3600)) }},
+		{"the same time in UTC", func(s *State) { s.Start = t0.UTC() }},
+		{"another pod", func(s *State) { s.Active = []string{"b"} }},
+		{"another restart count", func(s *State) { s.Restarts = map[string]int32{"a": 2} }},
+		{"finished", func(s *State) { s.Condition, s.FinishTime = Complete, t0 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := clone(base)
+			tt.mod(&b)
+			x, _ := json.Marshal(base)
+			y, _ := json.Marshal(b)
+			if want := string(x) == string(y); equal(base, b) != want {
+				t.Fatalf("equal = %v, the JSON says %v:\n%s\n%s", !want, want, x, y)
 			}
 		})
 	}

@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/shoal-run/shoal/reconciler/internal/memo"
 )
 
 // maxScore is the top of each score (least allocated, spread).
@@ -45,21 +47,40 @@ type nodeState struct {
 	desired                []*corev1.Pod
 }
 
+// ownerNode is a pod of an owner added to a node.
+type ownerNode struct{ owner, node int32 }
+
 type nodePod struct {
 	node string
 	key  types.NamespacedName
 }
 
+// actualPod is a pod a node reports.
+type actualPod struct {
+	nodePod
+	pod *corev1.Pod
+	// desired says the pod is desired on this node, in this plan (added
+	// to it, which is live).
+	desired bool
+}
+
 type computer struct {
-	in       Input
-	plan     Plan
-	nodes    []nodeState // by name
-	byName   map[string]*nodeState
-	actual   map[nodePod]*corev1.Pod
-	running  map[types.NamespacedName][]string // pod -> nodes reporting it
-	assigned map[types.NamespacedName]string   // pod -> live node, this plan
+	in      Input
+	plan    Plan
+	nodes   []nodeState // by name
+	byName  map[string]*nodeState
+	actuals []actualPod       // in the order of Input.Actual, without repeats
+	actual  map[nodePod]int32 // index into actuals
+	// running are the nodes reporting each pod, made at the first adoption.
+	running map[types.NamespacedName][]string
+	// inLedger counts the desired pods that have a placement in the ledger.
+	inLedger int
 	owners   map[string]int32
-	counts   []map[int32]int32 // owner -> node index -> desired pods
+	// counts are owner -> node index -> desired pods, made when the first
+	// pod is scheduled (spread needs them); added are the owners' pods
+	// added until then.
+	counts []map[int32]int32
+	added  []ownerNode
 	// buf holds the counts of bufOwner densely, by node index.
 	buf      []int32
 	bufOwner int32
@@ -82,9 +103,8 @@ func Compute(in Input) Plan {
 		},
 		nodes:    make([]nodeState, len(in.Nodes)),
 		byName:   make(map[string]*nodeState, len(in.Nodes)),
-		actual:   make(map[nodePod]*corev1.Pod, len(in.Actual)),
-		running:  make(map[types.NamespacedName][]string, len(in.Actual)),
-		assigned: make(map[types.NamespacedName]string, len(in.Pods)),
+		actuals:  make([]actualPod, 0, len(in.Actual)),
+		actual:   make(map[nodePod]int32, len(in.Actual)),
 		owners:   map[string]int32{},
 		buf:      make([]int32, len(in.Nodes)),
 		bufOwner: -1,
@@ -98,11 +118,12 @@ func Compute(in Input) Plan {
 		if _, dup := c.actual[np]; dup {
 			continue
 		}
-		c.actual[np] = a.Pod
-		c.running[np.key] = append(c.running[np.key], a.Node)
+		c.actual[np] = int32(len(c.actuals))
+		c.actuals = append(c.actuals, actualPod{nodePod: np, pod: a.Pod})
 	}
 
 	pods := c.podInfos()
+	c.added = make([]ownerNode, 0, len(pods))
 	var queue []*podInfo
 	for _, p := range pods {
 		if !c.assignKnown(p) {
@@ -115,6 +136,10 @@ func Compute(in Input) Plan {
 		feasible = c.schedule(p, feasible[:0])
 	}
 	c.finish(pods)
+	if m := in.Memo; m != nil {
+		m.facts.EndStep()
+		m.bound.EndStep()
+	}
 	return c.plan
 }
 
@@ -163,35 +188,34 @@ func (c *computer) podInfos() []*podInfo {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
+	var facts *memo.Map[*corev1.Pod, *podFacts]
+	var slab []podFacts // the facts, without a Memo
+	if c.in.Memo != nil {
+		facts = &c.in.Memo.facts
+	} else {
+		slab = make([]podFacts, len(sorted))
+	}
 	infos := make([]podInfo, 0, len(sorted))
 	out := make([]*podInfo, 0, len(sorted))
 	for _, pod := range sorted {
 		if len(infos) > 0 && keyOf(pod) == infos[len(infos)-1].key {
 			continue
 		}
-		spec := &pod.Spec
-		p := podInfo{pod: pod, key: keyOf(pod), owner: -1, ports: hostPorts(spec)}
-		p.cpu, p.nzCPU = podRequest(spec, corev1.ResourceCPU)
-		p.mem, p.nzMem = podRequest(spec, corev1.ResourceMemory)
-		if k := ownerKey(pod); k != "" {
+		var f *podFacts
+		if facts != nil {
+			f = facts.Get(pod, func() *podFacts { return factsOf(&podFacts{}, pod) })
+		} else {
+			f = factsOf(&slab[len(infos)], pod)
+		}
+		p := podInfo{podFacts: f, owner: -1}
+		if k := p.ownerKey; k != "" {
 			id, ok := c.owners[k]
 			if !ok {
-				id = int32(len(c.counts))
+				id = int32(len(c.owners))
 				c.owners[k] = id
-				c.counts = append(c.counts, map[int32]int32{})
 			}
 			p.owner = id
 		}
-		for k, v := range spec.NodeSelector {
-			p.selector = append(p.selector, labelPair{k, v})
-		}
-		sort.Slice(p.selector, func(i, j int) bool { return p.selector[i].key < p.selector[j].key })
-		if a := spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
-			p.hasAffinity = true
-			p.terms = a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
-		}
-		p.tolUnsched = tolerates(spec.Tolerations, TaintUnschedulable)
-		p.tolNotReady = tolerates(spec.Tolerations, TaintNotReady)
 		infos = append(infos, p)
 		out = append(out, &infos[len(infos)-1])
 	}
@@ -203,6 +227,9 @@ func (c *computer) podInfos() []*podInfo {
 // false for a pod to schedule.
 func (c *computer) assignKnown(p *podInfo) bool {
 	placed, hasPlacement := c.in.Placements[p.key]
+	if hasPlacement {
+		c.inLedger++
+	}
 	hasPlacement = hasPlacement && placed != ""
 	var target string
 	switch {
@@ -242,6 +269,12 @@ func (c *computer) assignKnown(p *podInfo) bool {
 
 // adoptable returns the first live node, by name, reporting the pod.
 func (c *computer) adoptable(key types.NamespacedName) string {
+	if c.running == nil {
+		c.running = make(map[types.NamespacedName][]string, len(c.actuals))
+		for _, a := range c.actuals {
+			c.running[a.key] = append(c.running[a.key], a.node)
+		}
+	}
 	best := ""
 	for _, n := range c.running[key] {
 		if ns := c.byName[n]; ns != nil && !ns.lost && (best == "" || n < best) {
@@ -257,22 +290,35 @@ func (c *computer) fail(p *podInfo, node string) {
 
 // add puts a desired pod on a live node and counts it.
 func (c *computer) add(p *podInfo, ns *nodeState) {
-	c.assigned[p.key] = ns.node.Name
 	pod := p.pod
 	if pod.Spec.NodeName != ns.node.Name {
-		cp := *pod
-		cp.Spec.NodeName = ns.node.Name
-		pod = &cp
+		var bound *memo.Map[boundPod, *corev1.Pod]
+		if c.in.Memo != nil {
+			bound = &c.in.Memo.bound
+		}
+		pod = bound.Get(boundPod{pod, ns.node.Name}, func() *corev1.Pod {
+			cp := *pod
+			cp.Spec.NodeName = ns.node.Name
+			return &cp
+		})
 	}
 	ns.desired = append(ns.desired, pod)
 	if p.owner >= 0 {
-		c.counts[p.owner][ns.idx]++
-		if p.owner == c.bufOwner {
-			c.buf[ns.idx]++
+		if c.counts == nil {
+			c.added = append(c.added, ownerNode{p.owner, ns.idx})
+		} else {
+			c.count(p.owner, ns.idx)
+			if p.owner == c.bufOwner {
+				c.buf[ns.idx]++
+			}
 		}
 	}
-	if terminal(c.actual[nodePod{ns.node.Name, p.key}]) {
-		return
+	if i, ok := c.actual[nodePod{ns.node.Name, p.key}]; ok {
+		a := &c.actuals[i]
+		a.desired = true
+		if terminal(a.pod) {
+			return
+		}
 	}
 	ns.count(p.cpu, p.mem, p.nzCPU, p.nzMem, p.ports)
 }
@@ -293,9 +339,9 @@ func terminal(p *corev1.Pod) bool {
 // countLeftovers counts, on live nodes, the pods they run that are not
 // desired there: they hold their resources until they are gone.
 func (c *computer) countLeftovers() {
-	for np, pod := range c.actual {
-		ns := c.byName[np.node]
-		if ns == nil || ns.lost || terminal(pod) || c.assigned[np.key] == np.node {
+	for _, a := range c.actuals {
+		ns, pod := c.byName[a.node], a.pod
+		if ns == nil || ns.lost || terminal(pod) || a.desired {
 			continue
 		}
 		cpu, nzCPU := podRequest(&pod.Spec, corev1.ResourceCPU)
@@ -304,8 +350,25 @@ func (c *computer) countLeftovers() {
 	}
 }
 
+// count counts a pod of owner on node index idx.
+func (c *computer) count(owner, idx int32) {
+	m := c.counts[owner]
+	if m == nil {
+		m = map[int32]int32{}
+		c.counts[owner] = m
+	}
+	m[idx]++
+}
+
 // ownerCounts returns the desired pods of an owner per node index.
 func (c *computer) ownerCounts(owner int32) []int32 {
+	if c.counts == nil {
+		c.counts = make([]map[int32]int32, len(c.owners))
+		for _, a := range c.added {
+			c.count(a.owner, a.node)
+		}
+		c.added = nil
+	}
 	if owner != c.bufOwner {
 		clear(c.buf)
 		for i, n := range c.counts[owner] {
@@ -438,6 +501,9 @@ func (c *computer) finish(pods []*podInfo) {
 		if len(ns.desired) > 0 {
 			c.plan.PerNode[ns.node.Name] = ns.desired
 		}
+	}
+	if c.inLedger == len(c.in.Placements) {
+		return // every placement is of a desired pod
 	}
 	desired := make(map[types.NamespacedName]bool, len(pods))
 	for _, p := range pods {

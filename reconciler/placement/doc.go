@@ -8,7 +8,8 @@
 // run come from gossip. The caller records Plan.Place and prunes
 // Plan.Remove in the ledger, pushes Plan.PerNode to the nodes and reports
 // Plan.Pending and Plan.Failed to users. Compute does no I/O, keeps no
-// state and takes the clock from Input.Now.
+// state (but for Input.Memo, a cache that changes no result) and takes the
+// clock from Input.Now.
 //
 // # Rules
 //

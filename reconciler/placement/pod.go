@@ -1,11 +1,14 @@
 package placement
 
 import (
+	"sort"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/shoal-run/shoal/reconciler/internal/memo"
 )
 
 // kube-scheduler's requests for scoring a container that sets none.
@@ -16,17 +19,57 @@ const (
 
 // podInfo is a pod with what the filters and scores need, computed once.
 type podInfo struct {
+	*podFacts
+	owner int32 // index into computer.owners, -1 for none
+}
+
+// podFacts are what podInfo derives from the pod alone (a Memo keeps
+// them).
+type podFacts struct {
 	pod          *corev1.Pod
 	key          types.NamespacedName
 	cpu, mem     int64 // requests: milli-cpu, bytes
 	nzCPU, nzMem int64 // the same with kube-scheduler's non-zero defaults
 	ports        []hostPort
-	owner        int32 // index into computer.owners, -1 for none
+	ownerKey     string // ownerKey(pod)
 	selector     []labelPair
 	terms        []corev1.NodeSelectorTerm
 	hasAffinity  bool
 	tolUnsched   bool // tolerates node.kubernetes.io/unschedulable:NoSchedule
 	tolNotReady  bool // tolerates node.kubernetes.io/not-ready:NoSchedule
+}
+
+// factsOf computes a pod's facts into p.
+func factsOf(p *podFacts, pod *corev1.Pod) *podFacts {
+	spec := &pod.Spec
+	*p = podFacts{pod: pod, key: keyOf(pod), ports: hostPorts(spec), ownerKey: ownerKey(pod)}
+	p.cpu, p.nzCPU = podRequest(spec, corev1.ResourceCPU)
+	p.mem, p.nzMem = podRequest(spec, corev1.ResourceMemory)
+	for k, v := range spec.NodeSelector {
+		p.selector = append(p.selector, labelPair{k, v})
+	}
+	sort.Slice(p.selector, func(i, j int) bool { return p.selector[i].key < p.selector[j].key })
+	if a := spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		p.hasAffinity = true
+		p.terms = a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	}
+	p.tolUnsched = tolerates(spec.Tolerations, TaintUnschedulable)
+	p.tolNotReady = tolerates(spec.Tolerations, TaintNotReady)
+	return p
+}
+
+// Memo is what Compute remembers across the leader's steps: what it
+// derives from each desired pod, and the copies of pods it binds to their
+// node. The zero Memo is ready to use; it is not safe for concurrent use.
+type Memo struct {
+	facts memo.Map[*corev1.Pod, *podFacts]
+	bound memo.Map[boundPod, *corev1.Pod]
+}
+
+// boundPod is a desired pod on a node other than its spec.nodeName.
+type boundPod struct {
+	pod  *corev1.Pod
+	node string
 }
 
 type labelPair struct{ key, value string }

@@ -72,6 +72,10 @@ type Input struct {
 	Placements    map[types.NamespacedName]string
 	Now           time.Time
 	NodeLostAfter time.Duration
+	// Memo, if set, is what Compute remembers across calls; it changes no
+	// result. The Pods must then never change (Plan.PerNode may hand out
+	// the same copies again).
+	Memo *Memo
 }
 
 // Plan is what Compute decided. Every map is non-nil.
@@ -81,8 +85,8 @@ type Plan struct {
 	// PerNode is the full desired pod set of every node in Input.Nodes
 	// (empty for a node with none, so that it stops what it runs), sorted
 	// by namespace/name, with spec.nodeName set. Pods are shared with the
-	// input, or shallow copies when spec.nodeName had to be set: treat them
-	// as read-only.
+	// input, or shallow copies when spec.nodeName had to be set (with a
+	// Memo, the copies an earlier Compute made): treat them as read-only.
 	PerNode map[string][]*corev1.Pod
 	// Pending are pods placed nowhere, with the reason a user sees.
 	Pending map[types.NamespacedName]string

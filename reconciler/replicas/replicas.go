@@ -105,7 +105,22 @@ type Input struct {
 	// theirs: controller key -> template hash -> template.
 	Templates map[string]map[string]corev1.PodTemplateSpec
 	Now       time.Time
+	// Memo, if set, is what Compute remembers across calls; it changes no
+	// result.
+	Memo *Memo
 }
+
+// Memo is what Compute remembers across the leader's steps: the pods made
+// from each controller's template, while the template stays equal. The
+// zero Memo is ready to use; it is not safe for concurrent use.
+type Memo struct {
+	pods names.PodCache[podOwner]
+}
+
+// podOwner is what a controller's pods depend on but their template and
+// name (names.Pod): its API version and key, and the hash of a kept
+// template they run ("" for the controller's current one).
+type podOwner struct{ apiVersion, key, template string }
 
 // Status is a controller's replica counts, as Kubernetes reports them in
 // a ReplicaSet's or ReplicationController's status: Replicas are its pods
@@ -146,29 +161,61 @@ func Compute(in Input) Plan {
 		DeleteTemplates: map[string][]string{},
 		Release:         map[types.NamespacedName]*corev1.Pod{},
 	}
-	byOwner := map[string][]types.NamespacedName{}
-	taken := map[types.NamespacedName]bool{} // names in use, new ones included
-	for key, o := range in.Owned {
-		byOwner[o.Owner] = append(byOwner[o.Owner], key)
-		taken[key] = true
+	// The records of each owner, and whether it is a controller of the
+	// input.
+	type records struct {
+		keys  []types.NamespacedName
+		known bool
 	}
-	known := map[string]bool{}
-	ctrls := append([]Controller(nil), in.Controllers...)
-	sort.Slice(ctrls, func(i, j int) bool { return ctrls[i].Key() < ctrls[j].Key() })
-	for i := range ctrls {
-		c := &ctrls[i]
-		known[c.Key()] = true
+	byOwner := make(map[string]*records, len(in.Controllers))
+	for key, o := range in.Owned {
+		r := byOwner[o.Owner]
+		if r == nil {
+			r = &records{}
+			byOwner[o.Owner] = r
+		}
+		r.keys = append(r.keys, key)
+	}
+	// taken are the names in use, new ones included, once a name is made.
+	var taken map[types.NamespacedName]bool
+	type keyed struct {
+		c   *Controller
+		key string
+	}
+	ctrls := make([]keyed, len(in.Controllers))
+	for i := range in.Controllers {
+		ctrls[i] = keyed{&in.Controllers[i], in.Controllers[i].Key()}
+	}
+	sort.Slice(ctrls, func(i, j int) bool { return ctrls[i].key < ctrls[j].key })
+	npods := 0
+	for i := range in.Controllers {
+		npods += max(0, int(in.Controllers[i].Replicas))
+	}
+	if npods > 0 {
+		plan.Pods = make([]*corev1.Pod, 0, npods)
+	}
+	var pods *names.PodCache[podOwner]
+	if in.Memo != nil {
+		pods = &in.Memo.pods
+		defer pods.EndStep()
+	}
+	for _, kc := range ctrls {
+		c, ckey := kc.c, kc.key
 		cur := ""
 		if c.KeepTemplates {
 			cur = names.TemplateHash(c.Template)
 		}
 		var live []types.NamespacedName
-		for _, key := range byOwner[c.Key()] {
+		var owned []types.NamespacedName
+		if r := byOwner[ckey]; r != nil {
+			r.known, owned = true, r.keys
+		}
+		for _, key := range owned {
 			if p := in.Actual[key]; in.Gone[key] || (p != nil && podstatus.Terminal(p)) {
 				plan.Delete = append(plan.Delete, key)
 				continue
 			}
-			if t := templateOf(c, in.Owned[key], in.Templates); c.Selector != nil && !c.Selector.Matches(labels.Set(t.Labels)) {
+			if t, _ := templateOf(c, in.Owned[key], in.Templates); c.Selector != nil && !c.Selector.Matches(labels.Set(t.Labels)) {
 				pod := names.Pod(t, c.Namespace, key.Name, c.APIVersion, c.Kind, c.Name)
 				pod.OwnerReferences = nil
 				plan.Release[key] = pod
@@ -183,7 +230,13 @@ func Compute(in Input) Plan {
 			plan.Delete = append(plan.Delete, live[want:]...)
 			live = live[:want]
 		}
-		seq := in.Seq[c.Key()]
+		seq := in.Seq[ckey]
+		if len(live) < want && taken == nil {
+			taken = make(map[types.NamespacedName]bool, len(in.Owned))
+			for key := range in.Owned {
+				taken[key] = true
+			}
+		}
 		for len(live) < want {
 			seq++
 			name := c.Name + "-" + names.Suffix(fmt.Sprintf("%s#%d", c.UID(), seq))
@@ -192,11 +245,11 @@ func Compute(in Input) Plan {
 			}
 			key := types.NamespacedName{Namespace: c.Namespace, Name: name}
 			taken[key] = true
-			plan.Create[key] = Owned{Owner: c.Key(), Created: in.Now, Template: cur}
+			plan.Create[key] = Owned{Owner: ckey, Created: in.Now, Template: cur}
 			live = append(live, key)
 		}
-		if seq != in.Seq[c.Key()] {
-			plan.Seq[c.Key()] = seq
+		if seq != in.Seq[ckey] {
+			plan.Seq[ckey] = seq
 		}
 		st := Status{Replicas: int32(len(live))}
 		minReady := time.Duration(c.MinReadySeconds) * time.Second
@@ -209,7 +262,14 @@ func Compute(in Input) Plan {
 			if o.Template != "" {
 				used[o.Template] = true
 			}
-			plan.Pods = append(plan.Pods, names.Pod(templateOf(c, o, in.Templates), c.Namespace, key.Name, c.APIVersion, c.Kind, c.Name))
+			t, kept := templateOf(c, o, in.Templates)
+			owner := podOwner{apiVersion: c.APIVersion, key: ckey}
+			if kept {
+				owner.template = o.Template
+			}
+			plan.Pods = append(plan.Pods, pods.Pod(owner, t, key.Name, func() *corev1.Pod {
+				return names.Pod(t, c.Namespace, key.Name, c.APIVersion, c.Kind, c.Name)
+			}))
 			if p := in.Actual[key]; p != nil && podstatus.Ready(p) {
 				st.ReadyReplicas++
 				if podstatus.Available(p, minReady, in.Now) {
@@ -217,31 +277,37 @@ func Compute(in Input) Plan {
 				}
 			}
 		}
-		plan.Status[c.Key()] = st
+		plan.Status[ckey] = st
 		if used[cur] {
-			if _, ok := in.Templates[c.Key()][cur]; !ok {
-				plan.PutTemplates[c.Key()] = map[string]corev1.PodTemplateSpec{cur: *c.Template}
+			if _, ok := in.Templates[ckey][cur]; !ok {
+				plan.PutTemplates[ckey] = map[string]corev1.PodTemplateSpec{cur: *c.Template}
 			}
 		}
-		for h := range in.Templates[c.Key()] {
+		for h := range in.Templates[ckey] {
 			if !used[h] {
-				plan.DeleteTemplates[c.Key()] = append(plan.DeleteTemplates[c.Key()], h)
+				plan.DeleteTemplates[ckey] = append(plan.DeleteTemplates[ckey], h)
 			}
 		}
-		sort.Strings(plan.DeleteTemplates[c.Key()])
+		sort.Strings(plan.DeleteTemplates[ckey])
 	}
-	for key, ts := range in.Templates {
-		if known[key] {
-			continue
+	if len(in.Templates) > 0 {
+		known := make(map[string]bool, len(ctrls))
+		for _, kc := range ctrls {
+			known[kc.key] = true
 		}
-		for h := range ts {
-			plan.DeleteTemplates[key] = append(plan.DeleteTemplates[key], h)
+		for key, ts := range in.Templates {
+			if known[key] {
+				continue
+			}
+			for h := range ts {
+				plan.DeleteTemplates[key] = append(plan.DeleteTemplates[key], h)
+			}
+			sort.Strings(plan.DeleteTemplates[key])
 		}
-		sort.Strings(plan.DeleteTemplates[key])
 	}
-	for owner, keys := range byOwner {
-		if !known[owner] {
-			plan.Delete = append(plan.Delete, keys...)
+	for _, r := range byOwner {
+		if !r.known {
+			plan.Delete = append(plan.Delete, r.keys...)
 		}
 	}
 	names.SortPods(plan.Pods)
@@ -277,15 +343,15 @@ func sortForDeletion(keys []types.NamespacedName, in Input) {
 
 // templateOf returns the template the pod of record o runs: the one it was
 // made from when the controller keeps templates and the ledger still has
-// it, else the controller's current one.
-func templateOf(c *Controller, o Owned, kept map[string]map[string]corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
+// it (kept true), else the controller's current one.
+func templateOf(c *Controller, o Owned, kept map[string]map[string]corev1.PodTemplateSpec) (*corev1.PodTemplateSpec, bool) {
 	if !c.KeepTemplates || o.Template == "" {
-		return c.Template
+		return c.Template, false
 	}
 	if t, ok := kept[c.Key()][o.Template]; ok {
-		return &t
+		return &t, true
 	}
-	return c.Template
+	return c.Template, false
 }
 
 func sortKeys(keys []types.NamespacedName) {

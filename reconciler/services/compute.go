@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -122,6 +121,9 @@ func Compute(in Input) Plan {
 type computer struct {
 	in   Input
 	plan Plan
+	// pods indexes the usable pods (an IP, not ended, not quarantined)
+	// by namespace, then by "label=value".
+	pods map[string]map[string][]*corev1.Pod
 	ips  map[string]netip.Addr // service key -> cluster IP in force
 	np   map[string]int32      // node port key -> port in force
 	lbs  map[string]netip.Addr // service key -> load balancer IP in force
@@ -454,15 +456,45 @@ func (c *computer) service(s *corev1.Service) (Service, bool) {
 	return out, true
 }
 
-// podEndpoints are the pods a Service's selector picks.
-func (c *computer) podEndpoints(s *corev1.Service) []Endpoint {
-	sel := labels.SelectorFromSet(s.Spec.Selector)
-	var out []Endpoint
+// indexPods fills c.pods from the input's pods that can be endpoints.
+func (c *computer) indexPods() {
+	c.pods = map[string]map[string][]*corev1.Pod{}
 	for _, p := range c.in.Pods {
-		if p.Namespace != s.Namespace || !sel.Matches(labels.Set(p.Labels)) || p.Labels[QuarantineLabel] != "" {
+		if p.Labels[QuarantineLabel] != "" || p.Status.PodIP == "" ||
+			p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
 			continue
 		}
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
+		byLabel := c.pods[p.Namespace]
+		if byLabel == nil {
+			byLabel = map[string][]*corev1.Pod{}
+			c.pods[p.Namespace] = byLabel
+		}
+		byLabel[""] = append(byLabel[""], p)
+		for k, v := range p.Labels {
+			byLabel[k+"="+v] = append(byLabel[k+"="+v], p)
+		}
+	}
+}
+
+// podEndpoints are the pods a Service's selector picks: those of the
+// index entry of its least common label, checked against the rest.
+func (c *computer) podEndpoints(s *corev1.Service) []Endpoint {
+	if c.pods == nil {
+		c.indexPods()
+	}
+	byLabel := c.pods[s.Namespace]
+	candidates := byLabel[""]
+	for k, v := range s.Spec.Selector {
+		if l := byLabel[k+"="+v]; len(l) < len(candidates) {
+			candidates = l
+		}
+		if len(candidates) == 0 {
+			break
+		}
+	}
+	var out []Endpoint
+	for _, p := range candidates {
+		if !matches(s.Spec.Selector, p.Labels) {
 			continue
 		}
 		ip, err := netip.ParseAddr(p.Status.PodIP)
@@ -485,6 +517,17 @@ func (c *computer) podEndpoints(s *corev1.Service) []Endpoint {
 	}
 	sortEndpoints(out)
 	return out
+}
+
+// matches reports whether labels has every key and value of selector
+// (an empty selector matches every pod, as in Kubernetes' SelectorFromSet).
+func matches(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // targetPort resolves a Service port's targetPort on pod p.
