@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"reflect"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -30,6 +31,10 @@ func (a *agent) applyRoutes(p *nodeParts, raw json.RawMessage) {
 		return
 	}
 	prev := a.routes.Swap(&t)
+	select {
+	case a.proxyKick <- struct{}{}:
+	default: // a sync is pending: it takes the latest table
+	}
 	if d := a.dns.Load(); d != nil {
 		d.Update(&t)
 	}
@@ -140,5 +145,49 @@ func (c ingressCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.Desc
 func (c ingressCollector) Collect(ch chan<- prometheus.Metric) {
 	if p := c.a.ingress.Load(); p != nil {
 		p.Collect(ch)
+	}
+}
+
+// runProxy keeps the node's Service rules in step with the latest routing
+// table: one sync at a time, always of the newest table (a sync of a large
+// table takes a while; tables that arrive meanwhile are folded into the
+// next). A failed sync is retried with the next table or after a few
+// seconds.
+func (a *agent) runProxy(ctx context.Context, p *nodeParts) {
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	var failed bool
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.proxyKick:
+		case <-retry.C:
+		}
+		t := a.routes.Load()
+		if t == nil {
+			continue
+		}
+		if err := p.proxy.Sync(t); err != nil {
+			a.log.Error("service routing", "error", err)
+			failed = true
+			retry.Reset(3 * time.Second)
+			continue
+		}
+		if failed {
+			a.log.Info("service routing in step again")
+			failed = false
+		}
+	}
+}
+
+// proxyCollector serves the service proxy's metrics once the node runs.
+type proxyCollector struct{ a *agent }
+
+func (c proxyCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c proxyCollector) Collect(ch chan<- prometheus.Metric) {
+	if p := c.a.nodeParts(); p != nil {
+		p.proxy.Collect(ch)
 	}
 }

@@ -53,16 +53,17 @@ type agent struct {
 	events    *events.Store // the leader's
 	podEvents *events.Store // this node's pods'
 
-	mu       sync.Mutex
-	parts    *nodeParts // nil until the node has its pod CIDR
-	restored atomic.Bool
-	podCIDR  string
-	binder   *localBinder
-	peers    map[string]*api.Client
-	records  map[string]corev1.Node // last record fetched of each member
-	routes   atomic.Pointer[services.Table]
-	dns      atomic.Pointer[shoaldns.Server] // nil until started
-	ingress  atomic.Pointer[ingress.Proxy]   // nil until started
+	mu        sync.Mutex
+	parts     *nodeParts // nil until the node has its pod CIDR
+	restored  atomic.Bool
+	podCIDR   string
+	binder    *localBinder
+	peers     map[string]*api.Client
+	records   map[string]corev1.Node // last record fetched of each member
+	routes    atomic.Pointer[services.Table]
+	dns       atomic.Pointer[shoaldns.Server] // nil until started
+	ingress   atomic.Pointer[ingress.Proxy]   // nil until started
+	proxyKick chan struct{}                   // a new routing table for the service proxy
 }
 
 // runAgent runs a cluster node until ctx ends, then leaves the cluster and
@@ -96,6 +97,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 		statuses:  reconciler.NewStatuses(),
 		states:    make(chan transport.NodeState, 1),
 		kick:      make(chan struct{}, 1),
+		proxyKick: make(chan struct{}, 1),
 		metrics:   reconciler.NewMetrics(),
 		events:    events.New(events.Config{Component: "shoal-reconciler"}),
 		podEvents: events.New(events.Config{Component: "shoal-node"}),
@@ -305,7 +307,7 @@ func trimSpace(b []byte) []byte {
 // registry holds the node's metrics: gossip, the reconciler, its pods, Go.
 func (a *agent) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(a.cluster, podsCollector{a}, dnsCollector{a}, ingressCollector{a})
+	reg.MustRegister(a.cluster, podsCollector{a}, dnsCollector{a}, ingressCollector{a}, proxyCollector{a})
 	reg.MustRegister(a.metrics.Collectors()...)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
@@ -384,6 +386,10 @@ func (a *agent) runPods(ctx context.Context) error {
 	if err := p.net.Setup(); err != nil {
 		return fmt.Errorf("set up the pod network: %w", err)
 	}
+	if err := p.proxy.Setup(); err != nil {
+		return fmt.Errorf("set up service routing: %w", err)
+	}
+	go a.runProxy(ctx, p)
 	a.startDNS(ctx, p)
 	a.startIngress(ctx)
 	if err := p.mgr.Restore(); err != nil {

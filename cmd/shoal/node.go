@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/nodeagent/pods"
 	"github.com/shoal-run/shoal/nodeagent/runtime"
+	"github.com/shoal-run/shoal/nodeagent/svcproxy"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -113,6 +115,8 @@ type nodeParts struct {
 	rt     *runtime.Runtime
 	net    *podnet.Network
 	mgr    *pods.Manager
+	// proxy routes Services (kube-proxy's job) from the routing table.
+	proxy *svcproxy.Proxy
 }
 
 // openImages opens the node's image store.
@@ -165,6 +169,12 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 	nodeIP := cfg.NodeIP
 	if nodeIP == "" {
 		nodeIP = p.net.Gateway().String()
+	}
+	pc := svcproxy.DefaultConfig(cfg.NodeName, podCIDR)
+	pc.ClusterCIDR, pc.Logger = clusterCIDR, log
+	pc.Interface = interfaceOf(cfg.NodeIP)
+	if p.proxy, err = svcproxy.New(pc); err != nil {
+		return nil, err
 	}
 	var dnsCfg pods.DNSConfig
 	if cfg.ClusterDNS {
@@ -248,6 +258,9 @@ func downNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
 	} else {
 		errs = append(errs, err)
 	}
+	if err := p.proxy.Teardown(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := p.net.Teardown(); err != nil {
 		errs = append(errs, err)
 	}
@@ -275,4 +288,32 @@ func defaultInitBinary() (string, error) {
 		return small, nil
 	}
 	return self, nil
+}
+
+// interfaceOf returns the name of the interface that holds address ip
+// ("" when none does, or ip is empty): the node's interface on the node
+// network, where LoadBalancer addresses are announced.
+func interfaceOf(ip string) string {
+	want, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	for _, ifc := range ifs {
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if got, ok := netip.AddrFromSlice(n.IP); ok && got.Unmap() == want {
+					return ifc.Name
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -127,6 +127,17 @@ spec:
 	if clusterIP == "" || !strings.Contains(out, "web-front.default.svc.cluster.local") || !strings.Contains(out, clusterIP) {
 		t.Fatalf("nslookup web-front (exit %d), want %q:\n%s", code2, clusterIP, out)
 	}
+	// The service by name: its cluster IP, answered by both pods in turn.
+	seen := map[string]bool{}
+	waitFor(t, 30*time.Second, "web-front answering from web-b and web-c", func() bool {
+		body := fetch(t, c, "client", "http://web-front/")
+		for _, n := range []string{"web-b", "web-c"} {
+			if strings.Contains(body, "hello from "+n) {
+				seen[n] = true
+			}
+		}
+		return seen["web-b"] && seen["web-c"]
+	})
 	waitFor(t, 20*time.Second, "the headless service answering both ready pods", func() bool {
 		out, _ := inPod(t, c, "node1", "client", "busybox", "nslookup", "web-headless.default.svc.cluster.local")
 		return strings.Contains(out, find(ps, "web-b")[0].Status.PodIP) && strings.Contains(out, find(ps, "web-c")[0].Status.PodIP)
