@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -400,7 +401,24 @@ func AgentArgs(cfg Config, st *State, i int) []string {
 		"--reconciler="+strconv.FormatBool(reconciler),
 		"--git-poll-interval", cfg.GitPollInterval.String(),
 	)
+	if pool, ok := LBPool(st.HostAddr); ok {
+		args = append(args, "--lb-pool", pool.String())
+	}
 	return append(args, cfg.ExtraAgentArgs...)
+}
+
+// LBPool is the rig's load-balancer pool: the top /28 of the lab network
+// whose root-namespace address is hostAddr (10.250.k.240/28), announced
+// on the lab link by the nodes. ok is false for an address that is not a
+// rig's.
+func LBPool(hostAddr string) (netip.Prefix, bool) {
+	a, err := netip.ParseAddr(hostAddr)
+	if err != nil || !a.Is4() {
+		return netip.Prefix{}, false
+	}
+	b := a.As4()
+	b[3] = 240
+	return netip.PrefixFrom(netip.AddrFrom4(b), 28), true
 }
 
 // agentMarker identifies a node's agent in /proc/PID/cmdline.

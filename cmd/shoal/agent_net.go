@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
+	"net/http"
 	"net/netip"
 	"reflect"
 	"time"
@@ -190,4 +192,35 @@ func (c proxyCollector) Collect(ch chan<- prometheus.Metric) {
 	if p := c.a.nodeParts(); p != nil {
 		p.proxy.Collect(ch)
 	}
+}
+
+// RoutesPath serves the routing table this node last applied (JSON, as
+// services.Table; 404 before the first): for debugging and the tests.
+const RoutesPath = "/v1/routes"
+
+func (a *agent) serveRoutes(w http.ResponseWriter, r *http.Request) {
+	t := a.routes.Load()
+	if t == nil {
+		http.Error(w, "this node has no routing table yet", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(t)
+}
+
+// bearer answers 401 to requests without "Authorization: Bearer token"
+// (no check when token is empty, as the node API).
+func bearer(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shoal"`)
+			http.Error(w, "this node's API needs a bearer token (shoal: --token or SHOAL_TOKEN)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -83,7 +83,7 @@ spec:
   selector: {app: web}
   ports: [{name: http, port: 8080}]
 `,
-		"client.yaml": netClient,
+		"client.yaml":  netClient,
 		"ingress.yaml": ingressYAML(t, "web.example.test"),
 	}, "two web pods on two nodes, a service, a client on a third")
 	waitFor(t, 90*time.Second, "web-b, web-c and client running", func() bool {
