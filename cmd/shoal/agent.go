@@ -364,6 +364,7 @@ func (c *agentConfig) gossipConfig(r *resolved, log *slog.Logger) *gossip.Config
 func (c *agentConfig) nodeConfigOf(podCIDR string) nodeConfig {
 	n := defaultNodeConfig()
 	n.DataDir, n.NodeName, n.PodCIDR, n.ClusterCIDR = c.DataDir, c.Name, podCIDR, c.ClusterCIDR
+	n.ServiceCIDR = c.ServiceCIDR
 	n.Bridge, n.CgroupParent, n.Mirrors, n.Insecure = c.Bridge, c.CgroupParent, c.Mirrors, c.Insecure
 	n.InitBinary, n.PodPidsLimit, n.Listen = c.InitBinary, c.PodPidsLimit, c.API
 	n.Repo, n.Branch, n.RepoPath = c.Repo, c.Branch, c.Path

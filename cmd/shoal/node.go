@@ -33,6 +33,9 @@ type nodeConfig struct {
 	NodeName    string `json:"nodeName"`
 	PodCIDR     string `json:"podCIDR"`
 	ClusterCIDR string `json:"clusterCIDR"`
+	// ServiceCIDR is routed to the bridge for the service proxy ("" for
+	// none).
+	ServiceCIDR string `json:"serviceCIDR,omitempty"`
 	Bridge      string `json:"bridge"`
 	// CgroupParent is where the pods' cgroups live ("" means
 	// /shoal/NodeName).
@@ -163,6 +166,11 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 	}
 	nc := podnet.DefaultConfig(filepath.Join(cfg.DataDir, "podnet"), podCIDR)
 	nc.Bridge, nc.ClusterCIDR, nc.Logger = cfg.Bridge, clusterCIDR, log
+	if cfg.ServiceCIDR != "" {
+		if nc.ServiceCIDR, err = netip.ParsePrefix(cfg.ServiceCIDR); err != nil {
+			return nil, fmt.Errorf("--service-cidr %q: %w", cfg.ServiceCIDR, err)
+		}
+	}
 	if p.net, err = podnet.New(nc); err != nil {
 		return nil, err
 	}

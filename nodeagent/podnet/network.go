@@ -45,6 +45,11 @@ type Config struct {
 	// Pod traffic to it keeps its pod source address; traffic leaving it
 	// through this node is masqueraded. The zero value means PodCIDR.
 	ClusterCIDR netip.Prefix
+	// ServiceCIDR, when valid, is routed to the bridge (by SyncPeers), so
+	// that the node's own processes have a route to cluster IPs for the
+	// service proxy's NAT rules to rewrite, and an address no Service
+	// owns meets the proxy's refusal instead of "network unreachable".
+	ServiceCIDR netip.Prefix
 	// MTU of the bridge and of both ends of every veth.
 	MTU int
 	// NetNS is the path of the node's network namespace file. Everything this

@@ -23,8 +23,8 @@ type Peer struct {
 }
 
 // SyncPeers makes the node's routes to other nodes' pod ranges exactly
-// peers, and, when ClusterCIDR is wider than PodCIDR, an unreachable route
-// for ClusterCIDR, so that a pod address of no live node is refused at
+// peers, Config.ServiceCIDR (when set) to the bridge, and, when
+// ClusterCIDR is wider than PodCIDR, an unreachable route for ClusterCIDR, so that a pod address of no live node is refused at
 // once rather than sent out through the default route. Peers for this
 // node's own PodCIDR, and invalid ones, are skipped. Routes are replaced in
 // place (a peer that moved address is followed); routes this Network made
@@ -45,6 +45,14 @@ func (n *Network) SyncPeers(peers []Peer) error {
 	}
 	if cl := n.cfg.ClusterCIDR.Masked(); cl.IsValid() && cl.Bits() < n.cfg.PodCIDR.Bits() {
 		want[cl] = netlink.Route{Dst: ipNet(cl.Addr(), cl.Bits()), Type: unix.RTN_UNREACHABLE, Protocol: routeProtocol}
+	}
+	if svc := n.cfg.ServiceCIDR.Masked(); svc.IsValid() && svc.Addr().Is4() {
+		br, err := h.LinkByName(n.cfg.Bridge)
+		if err != nil {
+			return fmt.Errorf("find bridge %s: %w", n.cfg.Bridge, err)
+		}
+		want[svc] = netlink.Route{Dst: ipNet(svc.Addr(), svc.Bits()), LinkIndex: br.Attrs().Index,
+			Scope: netlink.SCOPE_LINK, Protocol: routeProtocol}
 	}
 	return syncRoutes(h, want)
 }
@@ -93,8 +101,11 @@ func syncRoutes(h *netlink.Handle, want map[netip.Prefix]netlink.Route) error {
 		r := want[k]
 		if err := h.RouteReplace(&r); err != nil {
 			what := "unreachable"
-			if r.Gw != nil {
+			switch {
+			case r.Gw != nil:
 				what = "via " + r.Gw.String()
+			case r.LinkIndex != 0:
+				what = "to the bridge"
 			}
 			errs = append(errs, fmt.Errorf("route %s %s: %w", k, what, err))
 		}

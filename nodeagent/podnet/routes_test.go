@@ -24,6 +24,8 @@ func (r *rig) routes() []string {
 	for _, rt := range list {
 		if rt.Type == unix.RTN_UNREACHABLE {
 			out = append(out, rt.Dst.String()+" unreachable")
+		} else if rt.Gw == nil {
+			out = append(out, rt.Dst.String()+" dev")
 		} else {
 			out = append(out, rt.Dst.String()+" via "+rt.Gw.String())
 		}
@@ -51,7 +53,9 @@ func TestSyncPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := r.network(r.config("10.244.0.0/24", "10.244.0.0/16"))
+	cfg := r.config("10.244.0.0/24", "10.244.0.0/16")
+	cfg.ServiceCIDR = netip.MustParsePrefix("10.96.0.0/12")
+	n := r.network(cfg)
 	peer := func(cidr, via string) Peer {
 		return Peer{PodCIDR: netip.MustParsePrefix(cidr), Via: netip.MustParseAddr(via)}
 	}
@@ -61,12 +65,12 @@ func TestSyncPeers(t *testing.T) {
 		want  []string
 	}{
 		{"two peers and this node", []Peer{peer("10.244.1.0/24", "10.77.0.2"), peer("10.244.2.0/24", "10.77.0.3"), peer("10.244.0.0/24", "10.77.0.1")},
-			[]string{"10.244.0.0/16 unreachable", "10.244.1.0/24 via 10.77.0.2", "10.244.2.0/24 via 10.77.0.3"}},
+			[]string{"10.244.0.0/16 unreachable", "10.244.1.0/24 via 10.77.0.2", "10.244.2.0/24 via 10.77.0.3", "10.96.0.0/12 dev"}},
 		{"idempotent", []Peer{peer("10.244.1.0/24", "10.77.0.2"), peer("10.244.2.0/24", "10.77.0.3")},
-			[]string{"10.244.0.0/16 unreachable", "10.244.1.0/24 via 10.77.0.2", "10.244.2.0/24 via 10.77.0.3"}},
+			[]string{"10.244.0.0/16 unreachable", "10.244.1.0/24 via 10.77.0.2", "10.244.2.0/24 via 10.77.0.3", "10.96.0.0/12 dev"}},
 		{"one gone, one moved", []Peer{peer("10.244.2.0/24", "10.77.0.4")},
-			[]string{"10.244.0.0/16 unreachable", "10.244.2.0/24 via 10.77.0.4"}},
-		{"none", nil, []string{"10.244.0.0/16 unreachable"}},
+			[]string{"10.244.0.0/16 unreachable", "10.244.2.0/24 via 10.77.0.4", "10.96.0.0/12 dev"}},
+		{"none", nil, []string{"10.244.0.0/16 unreachable", "10.96.0.0/12 dev"}},
 	}
 	for _, st := range steps {
 		if err := n.SyncPeers(st.peers); err != nil {
