@@ -2,6 +2,8 @@ package svcproxy
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -136,4 +138,66 @@ func BenchmarkConnect(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("cluster-ip-after-1000-services", func(b *testing.B) { fetch(b, "10.100.0.10:80") })
+}
+
+// sinkPort is where BenchmarkThroughput's sink listens in pod a.
+const sinkPort = 9000
+
+// BenchmarkThroughput is the throughput of one established TCP connection
+// from a pod to another pod on the node, straight to the pod IP and
+// through a cluster IP, in the same run: the client writes 1 MiB per
+// iteration, and the sink acknowledges the total at the end, so the time
+// covers delivery.
+func BenchmarkThroughput(b *testing.B) {
+	r := newRig(b)
+	a, client := r.pod("a"), r.pod("client")
+	var ln net.Listener
+	if err := inNetNS(a.ns, func() (err error) {
+		ln, err = net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", sinkPort))
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				n, _ := io.Copy(io.Discard, c)
+				fmt.Fprintf(c, "%d", n)
+			}()
+		}
+	}()
+	ep := a.endpoint()
+	ep.Ports = map[string]int32{"": sinkPort}
+	r.sync(svc("sink", "10.100.0.20", ep))
+	d := newDialer(b, client.ns)
+	chunk := make([]byte, 1<<20)
+	run := func(b *testing.B, addr string) {
+		c, err := d.dial(addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		b.SetBytes(int64(len(chunk)))
+		var sent int64
+		for b.Loop() {
+			n, err := c.Write(chunk)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sent += int64(n)
+		}
+		c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != fmt.Sprint(sent) {
+			b.Fatalf("sink read %q of %d bytes (%v)", got, sent, err)
+		}
+	}
+	b.Run("pod-ip", func(b *testing.B) { run(b, fmt.Sprintf("%s:%d", a.ip, sinkPort)) })
+	b.Run("cluster-ip", func(b *testing.B) { run(b, "10.100.0.20:80") })
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/shoal-run/shoal/testenv"
 )
 
@@ -220,4 +222,88 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 		return s[i]
 	}
 	return rank(0.50), rank(0.99)
+}
+
+// BenchmarkPodReadyToTraffic measures the time from a pod becoming Ready
+// (the first time the cluster API shows its Ready condition True, polled
+// every 10 ms through node1) to its first answer through its Service (a
+// node port of node1, polled every 10 ms from the rig's root namespace),
+// on three nodes. Each round pushes a new pod that turns Ready 2 s after
+// it starts and removes the previous one. Reports p50 and p99 in ms. Run
+// with -benchtime 20x.
+func BenchmarkPodReadyToTraffic(b *testing.B) {
+	c := startRig(b, 3, nil)
+	push(b, c, map[string]string{"svc.yaml": `apiVersion: v1
+kind: Service
+metadata: {name: ready-bench}
+spec:
+  type: NodePort
+  selector: {app: rb}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30090}]
+`}, "the benchmark's service")
+	node1 := c.Node(1).Addr
+	podFile := func(name string) string {
+		return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s, labels: {app: rb}}
+spec:
+  containers:
+  - name: app
+    image: testapp:test
+    args: [-ready-after, 2s]
+    readinessProbe:
+      httpGet: {path: /ready, port: 8080}
+      periodSeconds: 1
+`, name)
+	}
+	var took []time.Duration
+	prev := ""
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("rb-%d", i)
+		files := map[string]string{name + ".yaml": podFile(name)}
+		if prev != "" {
+			files[prev+".yaml"] = ""
+		}
+		push(b, c, files, "round "+name)
+		var ready, traffic time.Time
+		deadline := time.Now().Add(2 * time.Minute)
+		cl := client(b, c, "node1")
+		for (ready.IsZero() || traffic.IsZero()) && time.Now().Before(deadline) {
+			now := time.Now()
+			if ready.IsZero() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				p, err := cl.GetPod(ctx, "default", name)
+				cancel()
+				if err == nil && podReadyNow(p.Status.Conditions) {
+					ready = now
+				}
+			}
+			if traffic.IsZero() {
+				if body, _ := hostGet("http://" + node1 + ":30090/"); strings.TrimSpace(body) == "hello from "+name {
+					traffic = time.Now()
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if ready.IsZero() || traffic.IsZero() {
+			b.Fatalf("%s: ready at %v, traffic at %v", name, ready, traffic)
+		}
+		took = append(took, traffic.Sub(ready))
+		prev = name
+	}
+	b.StopTimer()
+	p50, p99 := percentiles(took)
+	b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
+	b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
+}
+
+// podReadyNow reports whether conditions hold Ready True.
+func podReadyNow(conds []corev1.PodCondition) bool {
+	for _, c := range conds {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
