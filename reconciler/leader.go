@@ -112,6 +112,9 @@ type View struct {
 	Unscheduled []corev1.Pod
 	// Workloads are the desired workload objects with their status.
 	Workloads
+	// Network are the desired Services, Endpoints and Ingresses with what
+	// the routing table adds to them.
+	Network
 	// Routes is the cluster routing table the nodes were last sent: the
 	// Services with their addresses, node ports and endpoints, and the
 	// Ingresses; nil before the first commit loads.
@@ -438,7 +441,7 @@ func (t *term) step(ctx context.Context) {
 	}
 	t.flush()
 	t.recordFailed(plan, failed)
-	t.recordAllocations(plan.Routes)
+	t.recordAllocations(plan.Routes, now)
 	t.flush()
 	t.updateView(in, plan, failed, addrs)
 	t.recordEvents(in, plan)
@@ -624,9 +627,9 @@ func (t *term) updateView(in Input, plan Plan, failed map[types.NamespacedName]f
 			out = append(out, *q)
 		}
 	}
-	w := workloads(in, plan)
+	w, n := workloads(in, plan), network(in, plan)
 	t.r.mu.Lock()
-	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Workloads: w, Routes: &plan.Routes.Table}
+	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Workloads: w, Network: n, Routes: &plan.Routes.Table}
 	t.r.mu.Unlock()
 }
 

@@ -48,7 +48,9 @@ const (
 	// PrefixCronJob + "namespace/name" -> cronjobs.State JSON: a CronJob's
 	// last schedule time and Jobs.
 	PrefixCronJob = "cronjob/"
-	// PrefixClusterIP + "namespace/name" -> a Service's cluster IP.
+	// PrefixClusterIP + "namespace/name" -> a Service's cluster IP, then
+	// a space and when the leader allocated it (RFC 3339); records
+	// written before that time was kept hold the address alone.
 	PrefixClusterIP = "clusterip/"
 	// PrefixNodePort + services.NodePortKey -> a Service port's node port.
 	PrefixNodePort = "nodeport/"
@@ -257,10 +259,15 @@ func nest[T any](m map[string]T) map[string]map[string]T {
 // readAllocations returns the ledger's Service allocations; entries that
 // do not parse are skipped (and so reallocated).
 func readAllocations(l *gossip.Ledger) Allocations {
-	a := Allocations{ClusterIPs: map[string]netip.Addr{}, NodePorts: map[string]int32{}, LoadBalancerIPs: map[string]netip.Addr{}}
+	a := Allocations{ClusterIPs: map[string]netip.Addr{}, ClusterIPTimes: map[string]time.Time{},
+		NodePorts: map[string]int32{}, LoadBalancerIPs: map[string]netip.Addr{}}
 	for _, e := range l.List(PrefixClusterIP) {
-		if ip, err := netip.ParseAddr(string(e.Value)); err == nil {
-			a.ClusterIPs[strings.TrimPrefix(e.Key, PrefixClusterIP)] = ip
+		if ip, at, ok := parseClusterIPRecord(string(e.Value)); ok {
+			k := strings.TrimPrefix(e.Key, PrefixClusterIP)
+			a.ClusterIPs[k] = ip
+			if !at.IsZero() {
+				a.ClusterIPTimes[k] = at
+			}
 		}
 	}
 	for _, e := range l.List(PrefixLoadBalancerIP) {
@@ -276,11 +283,30 @@ func readAllocations(l *gossip.Ledger) Allocations {
 	return a
 }
 
-// recordAllocations writes a step's new Service allocations and drops the
-// released ones, and reports routing errors once each time they change.
-func (t *term) recordAllocations(p services.Plan) {
+// clusterIPRecord is the ledger value of a cluster IP allocated at at.
+func clusterIPRecord(ip netip.Addr, at time.Time) string {
+	return ip.String() + " " + at.UTC().Format(time.RFC3339)
+}
+
+// parseClusterIPRecord reads a cluster IP record: the address, and when it
+// was allocated (zero for a record that does not say); false when the
+// address does not parse.
+func parseClusterIPRecord(v string) (netip.Addr, time.Time, bool) {
+	addr, at, _ := strings.Cut(v, " ")
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return netip.Addr{}, time.Time{}, false
+	}
+	t, _ := time.Parse(time.RFC3339, at)
+	return ip, t, true
+}
+
+// recordAllocations writes a step's new Service allocations (a cluster IP
+// with the step's time now) and drops the released ones, and reports
+// routing errors once each time they change.
+func (t *term) recordAllocations(p services.Plan, now time.Time) {
 	for k, ip := range p.ClusterIPs {
-		t.put(PrefixClusterIP+k, []byte(ip.String()))
+		t.put(PrefixClusterIP+k, []byte(clusterIPRecord(ip, now)))
 	}
 	for k, ip := range p.LoadBalancerIPs {
 		t.put(PrefixLoadBalancerIP+k, []byte(ip.String()))

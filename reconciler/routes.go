@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"net/netip"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -29,7 +30,10 @@ type Networking struct {
 // Allocations are the ledger's Service address and port allocations
 // (package services).
 type Allocations struct {
-	ClusterIPs      map[string]netip.Addr
+	ClusterIPs map[string]netip.Addr
+	// ClusterIPTimes are when the cluster IPs were allocated, for the
+	// records that say.
+	ClusterIPTimes  map[string]time.Time
 	NodePorts       map[string]int32
 	LoadBalancerIPs map[string]netip.Addr
 }

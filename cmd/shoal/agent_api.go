@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	goruntime "runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -247,6 +250,36 @@ func (a *agent) Exec(ctx context.Context, ns, name string, opts api.ExecOptions)
 		return -1, fmt.Errorf("pod %q not found in namespace %q (this node is starting): %w", name, ns, api.ErrNotFound)
 	}
 	return p.mgr.Exec(ctx, ns, name, opts)
+}
+
+// DialPod implements api.PortForwarder: it connects to a pod's port from
+// the pod's node, asked of it when that is another node (so that a pod of
+// the host network is reached too, as logs and exec are).
+func (a *agent) DialPod(ctx context.Context, ns, name string, port int32) (io.ReadWriteCloser, error) {
+	c, err := a.podNode(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		return c.DialPod(ctx, ns, name, port)
+	}
+	p := a.nodeParts()
+	if p == nil {
+		return nil, fmt.Errorf("pod %q not found in namespace %q (this node is starting): %w", name, ns, api.ErrNotFound)
+	}
+	pod, err := p.mgr.GetPod(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	if pod.Status.PodIP == "" {
+		return nil, fmt.Errorf("pod %s/%s has no IP yet (phase %s): forward once it runs", ns, name, pod.Status.Phase)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(int(port))))
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to port %d of pod %s/%s: %w (is a container listening on it?)", port, ns, name, err)
+	}
+	return conn, nil
 }
 
 // QuarantinePod implements api.PodControl: on the leader, or asked of it.
@@ -525,8 +558,8 @@ func (a *agent) Status(ctx context.Context) (*api.ClusterStatus, error) {
 	return st, nil
 }
 
-// --- api.WorkloadService: the leader's view, asked of the leader when
-// this node does not lead ---
+// --- api.WorkloadService and api.NetworkService: the leader's view, asked
+// of the leader when this node does not lead ---
 
 // The services the server finds on the agent by type assertion.
 var (
@@ -534,6 +567,8 @@ var (
 	_ api.WorkloadService = (*agent)(nil)
 	_ api.EventService    = (*agent)(nil)
 	_ api.PodControl      = (*agent)(nil)
+	_ api.PortForwarder   = (*agent)(nil)
+	_ api.NetworkService  = (*agent)(nil)
 )
 
 // fromLeader lists a workload resource of namespace ns ("" for all): from
@@ -583,6 +618,18 @@ func (a *agent) Jobs(ctx context.Context, ns string) ([]batchv1.Job, error) {
 
 func (a *agent) CronJobs(ctx context.Context, ns string) ([]batchv1.CronJob, error) {
 	return fromLeader(ctx, a, api.CronJobs, ns, func(v reconciler.View) []batchv1.CronJob { return v.CronJobs })
+}
+
+func (a *agent) Services(ctx context.Context, ns string) ([]corev1.Service, error) {
+	return fromLeader(ctx, a, api.Services, ns, func(v reconciler.View) []corev1.Service { return v.Services })
+}
+
+func (a *agent) Endpoints(ctx context.Context, ns string) ([]corev1.Endpoints, error) {
+	return fromLeader(ctx, a, api.Endpoints, ns, func(v reconciler.View) []corev1.Endpoints { return v.Endpoints })
+}
+
+func (a *agent) Ingresses(ctx context.Context, ns string) ([]networkingv1.Ingress, error) {
+	return fromLeader(ctx, a, api.Ingresses, ns, func(v reconciler.View) []networkingv1.Ingress { return v.Ingresses })
 }
 
 // Events implements api.EventService: the leader's events, asked of the

@@ -14,7 +14,7 @@ import (
 const defaultServer = "127.0.0.1:7947"
 
 // clientCommands are the command-line client's verbs (get, describe, logs,
-// exec, status), which talk to a node's HTTP API.
+// exec, status, port-forward, proxy, ...), which talk to a node's HTTP API.
 func clientCommands() []*cobra.Command {
 	return newClientCommands(time.Now, time.Local)
 }
@@ -31,6 +31,8 @@ func newClientCommands(now func() time.Time, loc *time.Location) []*cobra.Comman
 		newRolloutCommand(),
 		newQuarantineCommand(),
 		newDeleteCommand(),
+		newPortForwardCommand(),
+		newProxyCommand(),
 	}
 }
 
@@ -44,26 +46,50 @@ type connectOptions struct {
 func (o *connectOptions) bind(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the pods")
-	f.StringVar(&o.server, "server", "", "address of the node API, host:port (default: $SHOAL_SERVER, else "+defaultServer+")")
-	f.StringVar(&o.token, "token", "", "bearer token for the node API (default: $SHOAL_TOKEN)")
+	o.bindServer(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 		return o.completeNamespaces(cmd.Context())
 	})
 }
 
-// client returns a client of the node API the flags and environment name.
-func (o *connectOptions) client() (*api.Client, error) {
-	server := o.server
+// bindPod binds the flags of a command whose first argument is a pod (or
+// names one), completes that argument, and runs run with it and the
+// other arguments.
+func (o *connectOptions) bindPod(cmd *cobra.Command, run func(cmd *cobra.Command, pod string, rest []string) error) {
+	o.bind(cmd)
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return o.completePods(cmd.Context(), args)
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error { return run(cmd, args[0], args[1:]) }
+}
+
+// bindServer binds the flags that name the node API, for a command
+// without a namespace.
+func (o *connectOptions) bindServer(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.server, "server", "", "address of the node API, host:port (default: $SHOAL_SERVER, else "+defaultServer+")")
+	f.StringVar(&o.token, "token", "", "bearer token for the node API (default: $SHOAL_TOKEN)")
+}
+
+// credentials returns the node API's address and the bearer token the
+// flags and environment give.
+func (o *connectOptions) credentials() (server, token string) {
+	server, token = o.server, o.token
 	if server == "" {
 		server = os.Getenv("SHOAL_SERVER")
 	}
 	if server == "" {
 		server = defaultServer
 	}
-	token := o.token
 	if token == "" {
 		token = os.Getenv("SHOAL_TOKEN")
 	}
+	return server, token
+}
+
+// client returns a client of the node API the flags and environment name.
+func (o *connectOptions) client() (*api.Client, error) {
+	server, token := o.credentials()
 	return api.NewClient(server, api.ClientOptions{Token: token})
 }
 

@@ -18,7 +18,7 @@ func newDescribeCommand(now func() time.Time, loc *time.Location) *cobra.Command
 	var o connectOptions
 	cmd := &cobra.Command{
 		Use:   "describe TYPE [NAME...]",
-		Short: "Show objects in detail, with their events: pods, nodes, workloads",
+		Short: "Show objects in detail, with their events: pods, nodes, workloads, services",
 		Long: `Describe shows objects in detail, as kubectl describe does, each ending with
 its events (Type, Reason, Age, From, Message). Without names it describes
 every object of that type in the namespace.
@@ -32,13 +32,21 @@ pods on it with what they request.
 
 describe deployment|rs|rc|ds|job|cronjob: the selector, replica or node
 counts, the strategy of a Deployment (and its ReplicaSets), the pods'
-states, the pod template's containers and images, and the conditions.`,
+states, the pod template's containers and images, and the conditions.
+
+describe svc: its type, cluster IP, each port with its target port, node
+port and ready endpoints, session affinity and traffic policies, and the
+load-balancer address. describe ep: its subsets. describe ing: its
+address, class, TLS, and the rules' hosts, paths and backends with the
+backends' ready endpoints.`,
 		Example: `  shoal describe pod web-7d4b9c-x2x9k
   shoal describe pods -n shop
   shoal describe node node1
   shoal describe deployment web
   shoal describe ds agent
-  shoal describe job backup-29929683`,
+  shoal describe job backup-29929683
+  shoal describe svc web
+  shoal describe ing front`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			return completeKindArgs(cmd.Context(), &o, args)

@@ -48,14 +48,8 @@ Exec exits with the command's exit status.`,
 			}
 			return nil
 		},
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			return o.completePods(cmd.Context(), args)
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(cmd, args[0], args[1:])
-		},
 	}
-	o.bind(cmd)
+	o.bindPod(cmd, o.run)
 	f := cmd.Flags()
 	f.StringVarP(&o.container, "container", "c", "", "container to run the command in (default: the pod's only container)")
 	f.BoolVarP(&o.stdin, "stdin", "i", false, "send standard input to the command")

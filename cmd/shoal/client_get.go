@@ -26,12 +26,12 @@ func newGetCommand(now func() time.Time) *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
 		Use:   "get TYPE [NAME...]",
-		Short: "List pods, nodes, workloads or events, or show some by name",
+		Short: "List pods, nodes, workloads, services or events, or show some by name",
 		Long: `Get lists objects of a namespace (-A: of every namespace) as kubectl does,
 from the node API --server names. With names it shows those objects only.
 TYPE is pods (po), nodes (no), deployments (deploy), replicasets (rs),
-replicationcontrollers (rc), daemonsets (ds), jobs, cronjobs (cj) or events
-(ev); TYPE/NAME works too.
+replicationcontrollers (rc), daemonsets (ds), jobs, cronjobs (cj), services
+(svc), endpoints (ep), ingresses (ing) or events (ev); TYPE/NAME works too.
 
 Output formats: the default table, wide (more columns), yaml, json, and
 name (TYPE/NAME). The tables are kubectl's:
@@ -44,10 +44,16 @@ name (TYPE/NAME). The tables are kubectl's:
   daemonsets   NAME DESIRED CURRENT READY UP-TO-DATE AVAILABLE NODE SELECTOR AGE
   jobs         NAME STATUS COMPLETIONS DURATION AGE
   cronjobs     NAME SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE AGE
+  services     NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE (wide: SELECTOR)
+  endpoints    NAME ENDPOINTS AGE
+  ingresses    NAME CLASS HOSTS ADDRESS PORTS AGE
 
 and wide adds CONTAINERS IMAGES SELECTOR to the workloads. Workloads come
 from the leader: those of Git with the status their controllers compute,
 and the ReplicaSets the Deployments made and the Jobs the CronJobs made.
+Services, Endpoints and Ingresses come from the leader too, with the
+cluster IPs, node ports and addresses it allocated and the endpoints of
+each Service with a selector.
 Events: LAST SEEN TYPE REASON OBJECT MESSAGE; -w keeps printing new ones.`,
 		Example: `  shoal get pods
   shoal get pods -A -o wide
@@ -57,6 +63,8 @@ Events: LAST SEEN TYPE REASON OBJECT MESSAGE; -w keeps printing new ones.`,
   shoal get rs -A
   shoal get ds agent -o wide
   shoal get cronjob tick -o yaml
+  shoal get svc -o wide
+  shoal get ep web
   shoal get events -w`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {

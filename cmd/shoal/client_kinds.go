@@ -32,7 +32,8 @@ type kindHandler interface {
 
 // kinds are every kind `get` and `describe` know, in the order the
 // unknown-type message lists them.
-var kinds = []kindHandler{podKind, nodeKind, deploymentKind, replicaSetKind, replicationControllerKind, daemonSetKind, jobKind, cronJobKind}
+var kinds = []kindHandler{podKind, nodeKind, deploymentKind, replicaSetKind, replicationControllerKind, daemonSetKind, jobKind, cronJobKind,
+	serviceKind, endpointsKind, ingressKind}
 
 // kindNamed returns the kind the command line calls name, nil if none.
 func kindNamed(name string) kindHandler {
@@ -275,9 +276,9 @@ func (k *objectKind[T, PT]) completionList(ctx context.Context, o *connectOption
 	return items
 }
 
-// workloadKind is a workload resource of the node API as `get` and
-// `describe` know it.
-func workloadKind[T any, PT apiObject[T]](r api.Resource[T], nameKind string, names []string, cols columns[T, PT], show func(describer, PT, *related)) *objectKind[T, PT] {
+// resourceKind is a Resource of the node API (a workload, a Service, ...)
+// as `get` and `describe` know it.
+func resourceKind[T any, PT apiObject[T]](r api.Resource[T], nameKind string, names []string, cols columns[T, PT], show func(describer, PT, *related)) *objectKind[T, PT] {
 	return &objectKind[T, PT]{
 		names: names, apiVersion: r.GroupVersion, kind: r.Kind, nameKind: nameKind, namespaced: true,
 		listAll: func(ctx context.Context, c *api.Client, ns string) ([]T, error) { return api.List(ctx, c, r, ns) },
@@ -295,10 +296,13 @@ type tableOptions struct {
 }
 
 // columns are a kind's table after NAME: row gives a row's cells, and
-// wide the cells of the wide columns.
+// wide the cells of the wide columns (nil when the kind has none). A kind
+// whose cells differ when wide (kubectl clips long address lists
+// otherwise) gives wideRow for them.
 type columns[T any, PT apiObject[T]] struct {
 	names, wideNames []string
 	row              func(o PT, now time.Time) []string
+	wideRow          func(o PT, now time.Time) []string
 	wide             func(o PT) []string
 }
 
@@ -322,8 +326,12 @@ func writeTable[T any, PT apiObject[T]](w io.Writer, items []T, opts tableOption
 		if opts.namespace {
 			row = append(row, o.GetNamespace())
 		}
-		row = append(append(row, o.GetName()), cols.row(o, now)...)
-		if opts.wide {
+		cells := cols.row
+		if opts.wide && cols.wideRow != nil {
+			cells = cols.wideRow
+		}
+		row = append(append(row, o.GetName()), cells(o, now)...)
+		if opts.wide && cols.wide != nil {
 			row = append(row, cols.wide(o)...)
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
@@ -343,6 +351,8 @@ type related struct {
 
 	podList listing[corev1.Pod]
 	rsList  listing[appsv1.ReplicaSet]
+	svcList listing[corev1.Service]
+	epList  listing[corev1.Endpoints]
 	evList  listing[corev1.Event]
 }
 
@@ -370,10 +380,32 @@ func (r *related) pods() ([]corev1.Pod, bool) {
 	return fetchOnce(r, &r.podList, "the pods", func() ([]corev1.Pod, error) { return r.c.ListPods(r.ctx, r.ns) })
 }
 
+// listResource lists a Resource of the namespace described into l, once.
+func listResource[T any](r *related, l *listing[T], res api.Resource[T]) ([]T, bool) {
+	return fetchOnce(r, l, "the "+res.Plural, func() ([]T, error) { return api.List(r.ctx, r.c, res, r.ns) })
+}
+
 func (r *related) replicaSets() ([]appsv1.ReplicaSet, bool) {
-	return fetchOnce(r, &r.rsList, "the replica sets", func() ([]appsv1.ReplicaSet, error) {
-		return api.List(r.ctx, r.c, api.ReplicaSets, r.ns)
-	})
+	return listResource(r, &r.rsList, api.ReplicaSets)
+}
+
+func (r *related) services() ([]corev1.Service, bool) {
+	return listResource(r, &r.svcList, api.Services)
+}
+
+func (r *related) endpoints() ([]corev1.Endpoints, bool) {
+	return listResource(r, &r.epList, api.Endpoints)
+}
+
+// named finds the object of namespace ns called name among items; nil
+// when there is none.
+func named[T any, PT apiObject[T]](items []T, ns, name string) PT {
+	for i := range items {
+		if o := PT(&items[i]); o.GetNamespace() == ns && o.GetName() == name {
+			return o
+		}
+	}
+	return nil
 }
 
 func (r *related) events() ([]corev1.Event, bool) {

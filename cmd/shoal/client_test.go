@@ -146,26 +146,38 @@ func startAPI(t *testing.T) *fakePods {
 // the printing tests, and returns their output and exit code.
 func runClient(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	var out, errOut bytes.Buffer
+	root := clientRoot(&out, &errOut, stdin, args)
+	code = exitCode(root.Execute(), &errOut)
+	return out.String(), errOut.String(), code
+}
+
+// clientRoot is the client commands under a root command, with the fixed
+// clock of the printing tests, set to run args.
+func clientRoot(out, errOut io.Writer, stdin io.Reader, args []string) *cobra.Command {
 	root := &cobra.Command{Use: "shoal", SilenceUsage: true, SilenceErrors: true}
 	root.AddCommand(newClientCommands(func() time.Time { return testNow }, time.UTC)...)
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
+	root.SetOut(out)
+	root.SetErr(errOut)
 	if stdin != nil {
 		root.SetIn(stdin)
 	}
 	root.SetArgs(args)
-	err := root.Execute()
+	return root
+}
+
+// exitCode is the exit status of a command that returned err, as main
+// gives it; an error main prints goes to errOut.
+func exitCode(err error, errOut io.Writer) int {
 	var ee exitError
 	switch {
 	case err == nil:
+		return 0
 	case errors.As(err, &ee):
-		code = ee.code
-	default:
-		code = 2
-		errOut.WriteString(err.Error())
+		return ee.code
 	}
-	return out.String(), errOut.String(), code
+	io.WriteString(errOut, err.Error())
+	return 2
 }
 
 func TestClientCommands(t *testing.T) {
@@ -202,8 +214,8 @@ worker-0   1/2     CrashLoopBackOff   12 (5h ago)   3m
 			errHas: []string{"Error: pod default/nope: not found"}},
 		{name: "get empty namespace", args: []string{"get", "pods", "-n", "empty"}, wantOut: "\n",
 			errHas: []string{"No resources found in empty namespace."}},
-		{name: "get other resource", args: []string{"get", "services"}, wantCode: 2,
-			errHas: []string{`unknown resource type "services"`}},
+		{name: "get other resource", args: []string{"get", "configmaps"}, wantCode: 2,
+			errHas: []string{`unknown resource type "configmaps"`, "services (services, service, svc)"}},
 		{name: "get bad output", args: []string{"get", "pods", "-o", "xml"}, wantCode: 2, errHas: []string{"-o \"xml\""}},
 		{name: "get by name across namespaces", args: []string{"get", "pods", "web", "-A"}, wantCode: 2, errHas: []string{"drop -A"}},
 		{name: "describe", args: []string{"describe", "pod", "web"}, contains: []string{

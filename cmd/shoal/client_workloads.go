@@ -22,7 +22,7 @@ import (
 // The workload kinds of `get` and `describe`, with kubectl's names,
 // columns and describe text.
 var (
-	deploymentKind = workloadKind(api.Deployments, "deployment.apps", []string{"deployments", "deployment", "deploy"},
+	deploymentKind = resourceKind(api.Deployments, "deployment.apps", []string{"deployments", "deployment", "deploy"},
 		columns[appsv1.Deployment, *appsv1.Deployment]{
 			names: []string{"READY", "UP-TO-DATE", "AVAILABLE", "AGE"}, wideNames: templateColumns,
 			row: func(d *appsv1.Deployment, now time.Time) []string {
@@ -34,7 +34,7 @@ var (
 			},
 		}, describeDeployment)
 
-	replicaSetKind = workloadKind(api.ReplicaSets, "replicaset.apps", []string{"replicasets", "replicaset", "rs"},
+	replicaSetKind = resourceKind(api.ReplicaSets, "replicaset.apps", []string{"replicasets", "replicaset", "rs"},
 		columns[appsv1.ReplicaSet, *appsv1.ReplicaSet]{
 			names: []string{"DESIRED", "CURRENT", "READY", "AGE"}, wideNames: templateColumns,
 			row: func(r *appsv1.ReplicaSet, now time.Time) []string {
@@ -48,7 +48,7 @@ var (
 			d.replicated("ReplicaSet", &r.ObjectMeta, metav1.FormatLabelSelector(r.Spec.Selector), r.Status.Replicas, orOne(r.Spec.Replicas), &r.Spec.Template, rel)
 		})
 
-	replicationControllerKind = workloadKind(api.ReplicationControllers, "replicationcontroller", []string{"replicationcontrollers", "replicationcontroller", "rc"},
+	replicationControllerKind = resourceKind(api.ReplicationControllers, "replicationcontroller", []string{"replicationcontrollers", "replicationcontroller", "rc"},
 		columns[corev1.ReplicationController, *corev1.ReplicationController]{
 			names: []string{"DESIRED", "CURRENT", "READY", "AGE"}, wideNames: templateColumns,
 			row: func(r *corev1.ReplicationController, now time.Time) []string {
@@ -62,7 +62,7 @@ var (
 			d.replicated("ReplicationController", &r.ObjectMeta, labels.FormatLabels(r.Spec.Selector), r.Status.Replicas, orOne(r.Spec.Replicas), r.Spec.Template, rel)
 		})
 
-	daemonSetKind = workloadKind(api.DaemonSets, "daemonset.apps", []string{"daemonsets", "daemonset", "ds"},
+	daemonSetKind = resourceKind(api.DaemonSets, "daemonset.apps", []string{"daemonsets", "daemonset", "ds"},
 		columns[appsv1.DaemonSet, *appsv1.DaemonSet]{
 			names: []string{"DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"}, wideNames: templateColumns,
 			row: func(ds *appsv1.DaemonSet, now time.Time) []string {
@@ -75,7 +75,7 @@ var (
 			},
 		}, describeDaemonSet)
 
-	jobKind = workloadKind(api.Jobs, "job.batch", []string{"jobs", "job"},
+	jobKind = resourceKind(api.Jobs, "job.batch", []string{"jobs", "job"},
 		columns[batchv1.Job, *batchv1.Job]{
 			names: []string{"STATUS", "COMPLETIONS", "DURATION", "AGE"}, wideNames: templateColumns,
 			row: func(j *batchv1.Job, now time.Time) []string {
@@ -86,7 +86,7 @@ var (
 			},
 		}, describeJob)
 
-	cronJobKind = workloadKind(api.CronJobs, "cronjob.batch", []string{"cronjobs", "cronjob", "cj"},
+	cronJobKind = resourceKind(api.CronJobs, "cronjob.batch", []string{"cronjobs", "cronjob", "cj"},
 		columns[batchv1.CronJob, *batchv1.CronJob]{
 			names: []string{"SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"}, wideNames: templateColumns,
 			row: func(c *batchv1.CronJob, now time.Time) []string {

@@ -36,22 +36,34 @@ func (c *Client) Exec(ctx context.Context, namespace, name string, opts ExecOpti
 	q["command"] = opts.Command
 	setBool(q, "stdin", opts.Stdin != nil)
 	setBool(q, "tty", opts.TTY)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+c.podURL(podPath(namespace, name)+"/exec", q), nil)
+	conn, err := c.upgrade(ctx, podPath(namespace, name)+"/exec", q, "exec", ExecProtocol)
 	if err != nil {
 		return -1, err
 	}
+	return execSession(ctx, conn, opts)
+}
+
+// upgrade sends a POST to path with query q that switches the connection
+// to protocol, and returns the connection once the server switched; what
+// (exec, portforward) names the request in errors. An error the server
+// answers is an *Error.
+func (c *Client) upgrade(ctx context.Context, path string, q url.Values, what, protocol string) (io.ReadWriteCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+c.podURL(path, q), nil)
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", ExecProtocol)
+	req.Header.Set("Upgrade", protocol)
 	resp, err := c.do(req)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	conn, ok := resp.Body.(io.ReadWriteCloser)
 	if resp.StatusCode != http.StatusSwitchingProtocols || !ok {
 		resp.Body.Close()
-		return -1, fmt.Errorf("exec: %s answered %s instead of switching to %s", c.base, resp.Status, ExecProtocol)
+		return nil, fmt.Errorf("%s: %s answered %s instead of switching to %s", what, c.base, resp.Status, protocol)
 	}
-	return execSession(ctx, conn, opts)
+	return conn, nil
 }
 
 // execSession speaks the client side of the exec protocol on conn, which

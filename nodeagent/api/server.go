@@ -32,12 +32,15 @@ type ServerOptions struct {
 //	GET  /api/v1/namespaces/{ns}/pods/{name}            Pod
 //	GET  /api/v1/namespaces/{ns}/pods/{name}/log        the container log as text/plain
 //	POST /api/v1/namespaces/{ns}/pods/{name}/exec       upgrades to the exec protocol (see ExecProtocol)
+//	POST /api/v1/namespaces/{ns}/pods/{name}/portforward?port=N
+//	                                                    upgrades to a pod's port (see PortForwardProtocol; svc a PortForwarder)
 //	GET  /api/v1/nodes                                  NodeList of the cluster (opts.Cluster)
 //	GET  /api/v1/nodes/{name}                           Node
 //	GET  /api/v1/status                                 ClusterStatus
 //	GET  /api/v1[/namespaces/{ns}]/events               EventList (opts.Cluster, an EventService)
 //	GET  .../deployments, replicasets, daemonsets, jobs, cronjobs, replicationcontrollers
 //	                                                    the workload Resources (opts.Cluster, a WorkloadService)
+//	GET  .../services, endpoints, ingresses             the Service networking Resources (opts.Cluster, a NetworkService)
 //
 // and, when svc implements PodControl and ObjectControl:
 //
@@ -80,6 +83,7 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}", s.getPod)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}/log", s.podLog)
 	mux.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/exec", s.exec)
+	mux.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/portforward", s.portForward)
 	mux.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/quarantine", s.quarantinePod)
 	mux.HandleFunc("DELETE /api/v1/namespaces/{ns}/pods/{name}", s.deletePod)
 	mux.HandleFunc("DELETE /api/v1/namespaces/{ns}/{resource}/{name}", s.deleteObject)

@@ -39,8 +39,9 @@ func (s *server) exec(w http.ResponseWriter, r *http.Request) {
 	case len(opts.Command) == 0:
 		s.writeError(w, r, badRequest("exec needs a command: command=ARG in the query, once per argument"))
 		return
-	case !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), ExecProtocol):
-		s.writeError(w, r, badRequest("exec needs the headers Connection: Upgrade and Upgrade: "+ExecProtocol))
+	}
+	if e := upgradeError(r, "exec", ExecProtocol); e != nil {
+		s.writeError(w, r, e)
 		return
 	}
 	ns, name := r.PathValue("ns"), r.PathValue("name")
@@ -49,18 +50,42 @@ func (s *server) exec(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorFor(err))
 		return
 	}
-	conn, brw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		s.writeError(w, r, &Error{Message: "exec: cannot take over the connection: " + err.Error(), Reason: ReasonInternalError, Code: http.StatusInternalServerError})
+	conn, br, ok := s.switchProtocols(w, r, "exec", ExecProtocol)
+	if !ok {
 		return
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Time{}) // the server's timeouts are for requests, not sessions
-	brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + ExecProtocol + "\r\n\r\n")
-	if err := brw.Flush(); err != nil {
-		return
+	s.runExec(r.Context(), conn, br, ns, name, opts, stdin)
+}
+
+// upgradeError is the error answer to a request for what (exec,
+// portforward) that lacks the headers switching to protocol; nil when it
+// has them.
+func upgradeError(r *http.Request, what, protocol string) *Error {
+	if !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), protocol) {
+		return badRequest(what + " needs the headers Connection: Upgrade and Upgrade: " + protocol)
 	}
-	s.runExec(r.Context(), conn, brw.Reader, ns, name, opts, stdin)
+	return nil
+}
+
+// switchProtocols takes over the request's connection and answers "101
+// Switching Protocols" to protocol. It returns the connection, which the
+// caller closes, and its reader (which may hold bytes the client sent
+// already); false when that failed (then it has answered an error, or the
+// connection is gone).
+func (s *server) switchProtocols(w http.ResponseWriter, r *http.Request, what, protocol string) (net.Conn, *bufio.Reader, bool) {
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		s.writeError(w, r, &Error{Message: what + ": cannot take over the connection: " + err.Error(), Reason: ReasonInternalError, Code: http.StatusInternalServerError})
+		return nil, nil, false
+	}
+	conn.SetDeadline(time.Time{}) // the server's timeouts are for requests, not sessions
+	brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + protocol + "\r\n\r\n")
+	if err := brw.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, false
+	}
+	return conn, brw.Reader, true
 }
 
 // runExec runs the command over an upgraded connection, which the caller

@@ -61,6 +61,7 @@ func TestServerHTTP(t *testing.T) {
 	srv, _ := start(t, svc, "")
 	failing := &fakeService{listErr: errors.New("disk on fire")}
 	failSrv, _ := start(t, failing, "")
+	forward := map[string]string{"Connection": "Upgrade", "Upgrade": PortForwardProtocol}
 
 	tests := []struct {
 		name       string
@@ -69,6 +70,7 @@ func TestServerHTTP(t *testing.T) {
 		header     map[string]string
 		wantCode   int
 		wantReason string // error body
+		wantMsg    string // in the error's message
 		wantKind   string // object body
 	}{
 		{name: "list", url: srv.URL + "/api/v1/pods", wantCode: 200, wantKind: "PodList"},
@@ -86,6 +88,16 @@ func TestServerHTTP(t *testing.T) {
 			header: map[string]string{"Connection": "Upgrade", "Upgrade": ExecProtocol}, wantCode: 400, wantReason: ReasonBadRequest},
 		{name: "exec of a missing pod", method: "POST", url: srv.URL + "/api/v1/namespaces/shop/pods/nope/exec?command=ls",
 			header: map[string]string{"Connection": "Upgrade", "Upgrade": ExecProtocol}, wantCode: 404, wantReason: ReasonNotFound},
+		{name: "portforward without port", method: "POST", url: srv.URL + "/api/v1/namespaces/shop/pods/cart/portforward",
+			header: forward, wantCode: 400, wantReason: ReasonBadRequest, wantMsg: "port=N in the query"},
+		{name: "portforward to port 0", method: "POST", url: srv.URL + "/api/v1/namespaces/shop/pods/cart/portforward?port=0",
+			header: forward, wantCode: 400, wantReason: ReasonBadRequest, wantMsg: `port="0"`},
+		{name: "portforward to port 70000", method: "POST", url: srv.URL + "/api/v1/namespaces/shop/pods/cart/portforward?port=70000",
+			header: forward, wantCode: 400, wantReason: ReasonBadRequest, wantMsg: "1 to 65535"},
+		{name: "portforward without upgrade", method: "POST", url: srv.URL + "/api/v1/namespaces/shop/pods/cart/portforward?port=80",
+			wantCode: 400, wantReason: ReasonBadRequest, wantMsg: "Upgrade: " + PortForwardProtocol},
+		{name: "portforward on a node that does not forward", method: "POST", url: srv.URL + "/api/v1/namespaces/shop/pods/cart/portforward?port=80",
+			header: forward, wantCode: 404, wantReason: ReasonNotFound, wantMsg: "does not forward ports"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +132,7 @@ func TestServerHTTP(t *testing.T) {
 			if tt.wantKind != "" && (obj.Kind != tt.wantKind || obj.APIVersion != "v1") {
 				t.Errorf("kind %q apiVersion %q, want %q v1", obj.Kind, obj.APIVersion, tt.wantKind)
 			}
-			if tt.wantReason != "" && (obj.Reason != tt.wantReason || obj.Code != tt.wantCode || obj.Message == "") {
+			if tt.wantReason != "" && (obj.Reason != tt.wantReason || obj.Code != tt.wantCode || obj.Message == "" || !strings.Contains(obj.Message, tt.wantMsg)) {
 				t.Errorf("error body %s", body)
 			}
 		})

@@ -1,5 +1,7 @@
 // Package api is a node's HTTP API and its client: pods as Kubernetes Pod
-// objects, container logs, exec with a real terminal, and the image store.
+// objects, container logs, exec with a real terminal, port forwarding, the
+// cluster's workloads, Services, Endpoints, Ingresses and events, and the
+// image store.
 // The server side serves a PodService that the node agent implements; the
 // client side is what the command-line verbs use.
 package api

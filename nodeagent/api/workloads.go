@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -31,7 +32,20 @@ type WorkloadService interface {
 	CronJobs(ctx context.Context, namespace string) ([]batchv1.CronJob, error)
 }
 
-// Resource is a kind of workload object the API serves, T its Go type:
+// NetworkService is what a cluster node adds to its API for the Service
+// networking objects, when its ClusterService also implements it: the
+// desired Services, Endpoints and Ingresses with what the routing table
+// adds (cluster IPs, node ports, load-balancer and ingress addresses, the
+// endpoints of Services with a selector). Each method returns the objects
+// of a namespace ("" for all), sorted by namespace and name; the server
+// serves them as the Resource of the same name (see Services).
+type NetworkService interface {
+	Services(ctx context.Context, namespace string) ([]corev1.Service, error)
+	Endpoints(ctx context.Context, namespace string) ([]corev1.Endpoints, error)
+	Ingresses(ctx context.Context, namespace string) ([]networkingv1.Ingress, error)
+}
+
+// Resource is a kind of object the cluster routes serve, T its Go type:
 //
 //	GET /apis/GROUP/VERSION/PLURAL                            a List of every namespace's
 //	GET /apis/GROUP/VERSION/namespaces/{ns}/PLURAL            a List of one namespace's
@@ -44,19 +58,39 @@ type Resource[T any] struct {
 	// Plural names the resource in paths ("replicasets"); Kind is the
 	// objects' kind ("ReplicaSet").
 	Plural, Kind string
-	// list is the WorkloadService method that answers it.
-	list func(WorkloadService, context.Context, string) ([]T, error)
+	// list answers it from the server's ClusterService.
+	list func(ClusterService, context.Context, string) ([]T, error)
 }
 
-// The workload resources the API serves.
+// The workload resources the API serves (from a WorkloadService).
 var (
-	Deployments            = Resource[appsv1.Deployment]{"apps/v1", "deployments", "Deployment", WorkloadService.Deployments}
-	ReplicaSets            = Resource[appsv1.ReplicaSet]{"apps/v1", "replicasets", "ReplicaSet", WorkloadService.ReplicaSets}
-	ReplicationControllers = Resource[corev1.ReplicationController]{"v1", "replicationcontrollers", "ReplicationController", WorkloadService.ReplicationControllers}
-	DaemonSets             = Resource[appsv1.DaemonSet]{"apps/v1", "daemonsets", "DaemonSet", WorkloadService.DaemonSets}
-	Jobs                   = Resource[batchv1.Job]{"batch/v1", "jobs", "Job", WorkloadService.Jobs}
-	CronJobs               = Resource[batchv1.CronJob]{"batch/v1", "cronjobs", "CronJob", WorkloadService.CronJobs}
+	Deployments            = Resource[appsv1.Deployment]{"apps/v1", "deployments", "Deployment", by(WorkloadService.Deployments)}
+	ReplicaSets            = Resource[appsv1.ReplicaSet]{"apps/v1", "replicasets", "ReplicaSet", by(WorkloadService.ReplicaSets)}
+	ReplicationControllers = Resource[corev1.ReplicationController]{"v1", "replicationcontrollers", "ReplicationController", by(WorkloadService.ReplicationControllers)}
+	DaemonSets             = Resource[appsv1.DaemonSet]{"apps/v1", "daemonsets", "DaemonSet", by(WorkloadService.DaemonSets)}
+	Jobs                   = Resource[batchv1.Job]{"batch/v1", "jobs", "Job", by(WorkloadService.Jobs)}
+	CronJobs               = Resource[batchv1.CronJob]{"batch/v1", "cronjobs", "CronJob", by(WorkloadService.CronJobs)}
 )
+
+// The Service networking resources the API serves (from a NetworkService).
+var (
+	Services  = Resource[corev1.Service]{"v1", "services", "Service", by(NetworkService.Services)}
+	Endpoints = Resource[corev1.Endpoints]{"v1", "endpoints", "Endpoints", by(NetworkService.Endpoints)}
+	Ingresses = Resource[networkingv1.Ingress]{"networking.k8s.io/v1", "ingresses", "Ingress", by(NetworkService.Ingresses)}
+)
+
+// by makes a method of the service interface S a Resource's list: a
+// cluster node that does not implement S (or no cluster) answers
+// errNoCluster.
+func by[S, T any](method func(S, context.Context, string) ([]T, error)) func(ClusterService, context.Context, string) ([]T, error) {
+	return func(c ClusterService, ctx context.Context, namespace string) ([]T, error) {
+		svc, ok := c.(S)
+		if !ok {
+			return nil, errNoCluster
+		}
+		return method(svc, ctx, namespace)
+	}
+}
 
 // object is a pointer to a Kubernetes object of type T.
 type object[T any] interface {
@@ -98,13 +132,8 @@ type objectList[T any] struct {
 // serveWorkloads adds r's routes to mux.
 func serveWorkloads[T any, PT object[T]](mux *http.ServeMux, s *server, r Resource[T]) {
 	h := func(w http.ResponseWriter, req *http.Request) {
-		svc, ok := s.cluster.(WorkloadService)
-		if !ok {
-			s.writeError(w, req, errNoCluster)
-			return
-		}
 		ns, name := req.PathValue("ns"), req.PathValue("name")
-		items, err := r.list(svc, req.Context(), ns)
+		items, err := r.list(s.cluster, req.Context(), ns)
 		if err != nil {
 			s.writeError(w, req, errorFor(err))
 			return
@@ -136,7 +165,8 @@ func serveWorkloads[T any, PT object[T]](mux *http.ServeMux, s *server, r Resour
 	mux.HandleFunc("GET "+r.prefix()+"/namespaces/{ns}/"+r.Plural+"/{name}", h)
 }
 
-// serveAllWorkloads adds every workload resource's routes to mux.
+// serveAllWorkloads adds every workload and Service networking
+// resource's routes to mux.
 func serveAllWorkloads(mux *http.ServeMux, s *server) {
 	serveWorkloads(mux, s, Deployments)
 	serveWorkloads(mux, s, ReplicaSets)
@@ -144,6 +174,9 @@ func serveAllWorkloads(mux *http.ServeMux, s *server) {
 	serveWorkloads(mux, s, DaemonSets)
 	serveWorkloads(mux, s, Jobs)
 	serveWorkloads(mux, s, CronJobs)
+	serveWorkloads(mux, s, Services)
+	serveWorkloads(mux, s, Endpoints)
+	serveWorkloads(mux, s, Ingresses)
 }
 
 // List returns r's objects of a namespace ("" for all) from the node c

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -106,7 +107,8 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// TestWorkloadsRoundTrip: every workload resource is listed (one
+// TestWorkloadsRoundTrip: every workload and Service networking resource
+// is listed (one
 // namespace, all), got by name and missed through the one generic route,
 // with its kind and apiVersion.
 func TestWorkloadsRoundTrip(t *testing.T) {
@@ -117,6 +119,9 @@ func TestWorkloadsRoundTrip(t *testing.T) {
 		&appsv1.DaemonSet{ObjectMeta: meta("default", "agent")},
 		&batchv1.Job{ObjectMeta: meta("default", "once")}, &batchv1.Job{ObjectMeta: meta("default", "tick-29929683")},
 		&batchv1.CronJob{ObjectMeta: meta("default", "tick")},
+		&corev1.Service{ObjectMeta: meta("default", "web")}, &corev1.Service{ObjectMeta: meta("shop", "cart")},
+		&corev1.Endpoints{ObjectMeta: meta("default", "web")},
+		&networkingv1.Ingress{ObjectMeta: meta("shop", "front")},
 	}}}
 	_, c := startWorkloads(t, f)
 	tests := []struct {
@@ -139,6 +144,11 @@ func TestWorkloadsRoundTrip(t *testing.T) {
 			return roundTrip(c, api.Jobs, []string{"default/once", "default/tick-29929683"}, []string{"default/once", "default/tick-29929683"})
 		}},
 		{"cronjobs", func() []string { return roundTrip(c, api.CronJobs, []string{"default/tick"}, []string{"default/tick"}) }},
+		{"services", func() []string {
+			return roundTrip(c, api.Services, []string{"default/web", "shop/cart"}, []string{"default/web"})
+		}},
+		{"endpoints", func() []string { return roundTrip(c, api.Endpoints, []string{"default/web"}, []string{"default/web"}) }},
+		{"ingresses", func() []string { return roundTrip(c, api.Ingresses, []string{"shop/front"}, nil) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,6 +174,9 @@ func TestWorkloadPaths(t *testing.T) {
 		{"/apis/batch/v1/cronjobs", http.StatusOK, `"kind":"CronJobList"`},
 		{"/apis/batch/v1/namespaces/x/jobs/y", http.StatusNotFound, `job \"y\" not found in namespace \"x\" (shoal get jobs -A`},
 		{"/apis/apps/v1/statefulsets", http.StatusNotFound, "no such API"},
+		{"/apis/networking.k8s.io/v1/namespaces/default/ingresses", http.StatusOK, `{"kind":"IngressList","apiVersion":"networking.k8s.io/v1","metadata":{},"items":[]}`},
+		{"/api/v1/namespaces/default/endpoints/web", http.StatusNotFound, `endpoints \"web\" not found in namespace \"default\"`},
+		{"/api/v1/services", http.StatusOK, `"kind":"ServiceList"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -182,6 +195,9 @@ func TestWorkloadPaths(t *testing.T) {
 	_, plain := startWorkloads(t, nodesOnly{})
 	if _, err := api.List(context.Background(), plain, api.Jobs, ""); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("a node without workloads: %v", err)
+	}
+	if _, err := api.List(context.Background(), plain, api.Services, ""); !errors.Is(err, api.ErrNotFound) || !strings.Contains(err.Error(), "does not belong to a cluster") {
+		t.Errorf("a node without services: %v", err)
 	}
 	_, failing := startWorkloads(t, cluster{Workloads: &apitest.Workloads{Err: errors.New("no leader")}})
 	if _, err := api.List(context.Background(), failing, api.CronJobs, "default"); err == nil || !strings.Contains(err.Error(), "no leader") {

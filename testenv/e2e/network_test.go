@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -16,9 +17,15 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/shoal-run/shoal/nodeagent/api"
 	"github.com/shoal-run/shoal/testenv"
@@ -56,16 +63,17 @@ spec:
   containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
 `
 
-// TestPodNetworkAcrossNodes: pods on different nodes reach each other by
-// pod IP (host-gw routes kept from the routing table); every node's ingress
-// proxy serves an Ingress by host, over HTTP and TLS with the repository's
-// certificate; a pod gets the service environment variables of its
-// namespace and finds services through the node's DNS.
-func TestPodNetworkAcrossNodes(t *testing.T) {
+// startWebRig starts three nodes, node2 in zone b and node3 in zone c,
+// and pushes two web pods (app: web) there, web-b and web-c, with the
+// Services web-front (port http 80 to the pods' named port http, 8080)
+// and web-headless, and the files of more; it waits until the web pods
+// and those of more run on node1's view, and returns the pods.
+func startWebRig(t *testing.T, more map[string]string, running func([]corev1.Pod) bool) (*testenv.Cluster, []corev1.Pod) {
+	t.Helper()
 	c := startRig(t, 3, func(cfg *testenv.Config) {
 		cfg.Labels = map[string]map[string]string{"node2": {"zone": "b"}, "node3": {"zone": "c"}}
 	})
-	push(t, c, map[string]string{
+	files := map[string]string{
 		"web-b.yaml": strings.Replace(podYAML("web-b", "  nodeSelector: {zone: b}\n"), "labels: {app: web-b}", "labels: {app: web}", 1),
 		"web-c.yaml": strings.Replace(podYAML("web-c", "  nodeSelector: {zone: c}\n"), "labels: {app: web-c}", "labels: {app: web}", 1),
 		"svc.yaml": `apiVersion: v1
@@ -83,14 +91,26 @@ spec:
   selector: {app: web}
   ports: [{name: http, port: 8080}]
 `,
-		"client.yaml":  netClient,
-		"ingress.yaml": ingressYAML(t, "web.example.test"),
-	}, "two web pods on two nodes, a service, a client on a third")
-	waitFor(t, 90*time.Second, "web-b, web-c and client running", func() bool {
+	}
+	for f, content := range more {
+		files[f] = content
+	}
+	push(t, c, files, "two web pods on two nodes, their services")
+	waitFor(t, 90*time.Second, "web-b and web-c running", func() bool {
 		ps := pods(c, t, "node1")
-		return runningOn(ps, "web-b", "node2") && runningOn(ps, "web-c", "node3") && runningOn(ps, "client", "node1")
+		return runningOn(ps, "web-b", "node2") && runningOn(ps, "web-c", "node3") && (running == nil || running(ps))
 	})
-	ps := mustPods(c, t, "node1")
+	return c, mustPods(c, t, "node1")
+}
+
+// TestPodNetworkAcrossNodes: pods on different nodes reach each other by
+// pod IP (host-gw routes kept from the routing table); every node's ingress
+// proxy serves an Ingress by host, over HTTP and TLS with the repository's
+// certificate; a pod gets the service environment variables of its
+// namespace and finds services through the node's DNS.
+func TestPodNetworkAcrossNodes(t *testing.T) {
+	c, ps := startWebRig(t, map[string]string{"client.yaml": netClient, "ingress.yaml": ingressYAML(t, "web.example.test")},
+		func(ps []corev1.Pod) bool { return runningOn(ps, "client", "node1") })
 	for _, name := range []string{"web-b", "web-c"} {
 		ip := find(ps, name)[0].Status.PodIP
 		url := fmt.Sprintf("http://%s:8080/", ip)
@@ -100,8 +120,6 @@ spec:
 			return strings.Contains(body, "hello from "+name)
 		})
 	}
-	// The cluster DNS on node1 answers the client: the service's cluster
-	// IP by its short name, the ready pods' addresses for the headless one.
 	// The ingress proxy of any node sends a request for the host to a
 	// ready pod, over HTTP and over TLS with the repository's certificate.
 	for _, n := range c.Nodes() {
@@ -114,6 +132,8 @@ spec:
 			t.Fatalf("https through %s: %q", n.Name, body)
 		}
 	}
+	// The cluster DNS on node1 answers the client: the service's cluster
+	// IP by its short name, the ready pods' addresses for the headless one.
 	env, code := inPod(t, c, "node1", "client", "env")
 	clusterIP := ""
 	for _, l := range strings.Split(env, "\n") {
@@ -145,6 +165,69 @@ spec:
 	if code != 0 || !strings.Contains(env, "WEB_FRONT_SERVICE_HOST=10.") || !strings.Contains(env, "WEB_FRONT_SERVICE_PORT_HTTP=80") ||
 		!strings.Contains(env, "WEB_FRONT_PORT_80_TCP_PROTO=tcp") {
 		t.Fatalf("client's environment (exit %d):\n%s", code, env)
+	}
+}
+
+// TestServiceClient: the real client lists the Service with its cluster
+// IP and its Endpoints with both pods' addresses, through any node, and
+// port-forward to svc/NAME reaches a pod on another node than the one
+// asked.
+func TestServiceClient(t *testing.T) {
+	c, ps := startWebRig(t, nil, nil)
+	ipB, ipC := find(ps, "web-b")[0].Status.PodIP, find(ps, "web-c")[0].Status.PodIP
+	out := waitCLI(t, c, "node1", 30*time.Second, []string{"get", "svc"}, "web-front ClusterIP 10.", "web-headless ClusterIP None")
+	if !regexp.MustCompile(`web-front +ClusterIP +10\.\d+\.\d+\.\d+ +<none> +80/TCP +\S+\n`).MatchString(out) {
+		t.Errorf("get svc:\n%s", out)
+	}
+	// Both pods once their readiness probes pass, asked of another node.
+	waitCLI(t, c, "node2", 60*time.Second, []string{"get", "ep", "web-front"}, ipB+":8080", ipC+":8080")
+	waitCLI(t, c, "node3", 30*time.Second, []string{"describe", "svc", "web-front"},
+		"TargetPort: http/TCP\n", "Endpoints: ", ipB+":8080", ipC+":8080")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "shoal"), "port-forward", "svc/web-front", ":80", "--address", "127.0.0.1", "--server", c.APIAddr("node1"))
+	cmd.Env = append(os.Environ(), "SHOAL_TOKEN="+c.Token())
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	forwarding := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		re := regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> 8080$`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				forwarding <- m[1]
+			}
+		}
+	}()
+	var port string
+	select {
+	case port = <-forwarding:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("port-forward printed no Forwarding line; stderr:\n%s", stderr.String())
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var body string
+	waitFor(t, 20*time.Second, "a pod's answer through port-forward on 127.0.0.1:"+port, func() bool {
+		resp, err := hc.Get("http://127.0.0.1:" + port + "/")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return strings.Contains(body, "hello from web-")
+	})
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("port-forward after Ctrl-C: %v; stderr:\n%s", err, stderr.String())
 	}
 }
 

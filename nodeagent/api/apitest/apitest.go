@@ -7,16 +7,17 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/shoal-run/shoal/nodeagent/api"
 )
 
-// Workloads is an api.WorkloadService and api.EventService over fixed
-// objects: each method answers the Objects of its type (pointers:
-// *appsv1.Deployment, *corev1.Event, ...) in the namespace asked ("" for
-// all), in the order given, or Err when it is set. Embed it with an
-// api.ClusterService to serve it.
+// Workloads is an api.WorkloadService, api.NetworkService and
+// api.EventService over fixed objects: each method answers the Objects of
+// its type (pointers: *appsv1.Deployment, *corev1.Service, *corev1.Event,
+// ...) in the namespace asked ("" for all), in the order given, or Err
+// when it is set. Embed it with an api.ClusterService to serve it.
 type Workloads struct {
 	Objects []runtime.Object
 	Err     error
@@ -24,6 +25,7 @@ type Workloads struct {
 
 var (
 	_ api.WorkloadService = (*Workloads)(nil)
+	_ api.NetworkService  = (*Workloads)(nil)
 	_ api.EventService    = (*Workloads)(nil)
 )
 
@@ -70,4 +72,16 @@ func (w *Workloads) CronJobs(_ context.Context, ns string) ([]batchv1.CronJob, e
 
 func (w *Workloads) Events(_ context.Context, ns string) ([]corev1.Event, error) {
 	return of[corev1.Event](w, ns)
+}
+
+func (w *Workloads) Services(_ context.Context, ns string) ([]corev1.Service, error) {
+	return of[corev1.Service](w, ns)
+}
+
+func (w *Workloads) Endpoints(_ context.Context, ns string) ([]corev1.Endpoints, error) {
+	return of[corev1.Endpoints](w, ns)
+}
+
+func (w *Workloads) Ingresses(_ context.Context, ns string) ([]networkingv1.Ingress, error) {
+	return of[networkingv1.Ingress](w, ns)
 }
