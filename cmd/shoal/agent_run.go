@@ -369,7 +369,7 @@ func (a *agent) runPods(ctx context.Context) error {
 	}
 	nc := a.cfg.nodeConfigOf(cidr)
 	nc.NodeIP = a.r.advertise.Addr().String()
-	nc.ServiceEnv = a.serviceEnv
+	nc.ServiceEnv, nc.Changed = a.serviceEnv, a.kickReport
 	nc.ClusterDNS, nc.ClusterDomain = true, a.r.networking.ClusterDomain
 	nc.Event = func(pod *corev1.Pod, eventType, reason, message string) {
 		a.podEvents.Record(events.Object{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}, eventType, reason, message)

@@ -56,6 +56,9 @@ type nodeConfig struct {
 	// ServiceEnv gives the pods' service-link variables (the agent's
 	// routing table); not saved.
 	ServiceEnv func(namespace string, links bool) []corev1.EnvVar `json:"-"`
+	// Changed is told when a pod's status may have changed (the agent's
+	// reporter); not saved.
+	Changed func() `json:"-"`
 	// ClusterDNS says the node serves the cluster DNS on its bridge
 	// address (a cluster node does): pods with dnsPolicy ClusterFirst use
 	// it, under ClusterDomain. Not saved.
@@ -198,6 +201,7 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 		Logger:       log,
 		Event:        cfg.Event,
 		ServiceEnv:   cfg.ServiceEnv,
+		Changed:      cfg.Changed,
 	}, p.rt, p.images, p.net)
 	if err != nil {
 		return nil, err

@@ -78,6 +78,10 @@ type Config struct {
 	// enableServiceLinks says whether the Docker-link style ones are
 	// wanted); it must be safe for concurrent use.
 	ServiceEnv func(namespace string, links bool) []corev1.EnvVar
+	// Changed, if set, is called when a pod's status may have changed (a
+	// container started or exited, readiness turned): a status reporter
+	// looks at once instead of at its next tick. It must not block.
+	Changed func()
 	// Event, if set, receives the kubelet's events about pods (Pulled,
 	// Failed, Created, Started, Killing, BackOff) as they happen, on the
 	// pod's worker goroutine: it must not block.

@@ -151,6 +151,9 @@ func (w *worker) poke() {
 	case w.wake <- struct{}{}:
 	default:
 	}
+	if f := w.m.cfg.Changed; f != nil {
+		f()
+	}
 }
 
 // loop runs passes until kill is closed (the pod left the desired state:
