@@ -22,8 +22,8 @@ import (
 // commit's objects: the template hashes of Deployments and DaemonSets, the
 // spec hashes of Jobs, the parsed schedules and Jobs of CronJobs, the pods
 // the controllers make from their templates, what placement reads from
-// each pod and the copies it binds to nodes, and each node's content while
-// its pods are the same.
+// each pod and the copies it binds to nodes, each node's content while
+// its pods are the same, and the routing table while its inputs are.
 //
 // A Memo changes no result: Compute with a Memo returns the plan it
 // returns without one. It relies on what manifests.Set promises: the
@@ -46,6 +46,7 @@ type Memo struct {
 	daemons     daemons.Memo
 	placement   placement.Memo
 	nodes       map[string]*nodeMemo
+	routes      *routesMemo
 }
 
 // nodeMemo is a node's content as the last Compute cut it.

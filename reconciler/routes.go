@@ -1,7 +1,9 @@
 package reconciler
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -75,7 +77,36 @@ func computeRoutes(in Input, plan *Plan) services.Plan {
 		node.Ready = n.Info != nil && nodeReady(n.Info)
 		sin.Nodes = append(sin.Nodes, node)
 	}
+	if m := in.Memo; m != nil {
+		if r := m.routes; r != nil && r.set == in.Desired && r.same(sin) {
+			return r.plan
+		}
+		plan := services.Compute(sin)
+		m.routes = &routesMemo{set: in.Desired, in: sin, plan: plan}
+		return plan
+	}
 	return services.Compute(sin)
+}
+
+// routesMemo is the last routing plan with the input it came from.
+type routesMemo struct {
+	set  *manifests.Set // the desired state the Secrets were looked up in
+	in   services.Input
+	plan services.Plan
+}
+
+// same reports whether in would give the remembered plan: the same objects
+// of the desired state and reported pods (objects never change once
+// loaded or reported), equal nodes, configuration and allocations (the
+// caller checks that Secrets come from the same desired Set).
+func (r *routesMemo) same(in services.Input) bool {
+	o := r.in
+	return slices.Equal(o.Services, in.Services) && slices.Equal(o.Endpoints, in.Endpoints) &&
+		slices.Equal(o.Ingresses, in.Ingresses) && slices.Equal(o.Pods, in.Pods) &&
+		slices.Equal(o.Nodes, in.Nodes) && slices.Equal(o.LoadBalancerPool, in.LoadBalancerPool) &&
+		o.ServiceCIDR == in.ServiceCIDR && o.NodePortRange == in.NodePortRange && o.ClusterDomain == in.ClusterDomain &&
+		maps.Equal(o.ClusterIPs, in.ClusterIPs) && maps.Equal(o.NodePorts, in.NodePorts) &&
+		maps.Equal(o.LoadBalancerIPs, in.LoadBalancerIPs)
 }
 
 // nodeAddress is a node's InternalIP from its record, else the address
