@@ -109,6 +109,18 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 `,
+		"ingress.yaml": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop}
+spec:
+  defaultBackend: {service: {name: web, port: {name: http}}}
+  rules:
+  - host: shop.example.test
+    http:
+      paths:
+      - {path: /local, pathType: Prefix, backend: {service: {name: local, port: {number: 80}}}}
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+`,
 		"client.yaml": netClient,
 	}
 }
@@ -218,6 +230,19 @@ func TestServicesOnTheCluster(t *testing.T) {
 		_, err := hostGet("http://" + node["node1"] + ":30081/")
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Fatalf("node1:30081 answered %v (after %v), want connection refused", err, time.Since(began))
+		}
+	})
+
+	t.Run("ingress by host and path", func(t *testing.T) {
+		for _, tc := range []struct{ host, path, want string }{
+			{"shop.example.test", "/local/x", "hello from local-c"},
+			{"shop.example.test", "/", "hello from web-"},
+			{"other.example.test", "/local", "hello from web-"}, // no rule for the host: the default backend
+		} {
+			waitFor(t, 20*time.Second, tc.host+tc.path+" through node1's ingress", func() bool {
+				body := ingressGet(t, "http://"+node["node1"]+tc.path, tc.host, node["node1"])
+				return strings.HasPrefix(strings.TrimSpace(body), tc.want)
+			})
 		}
 	})
 
