@@ -8,12 +8,16 @@ import (
 )
 
 // Trigger asks Run to sync at once instead of at the next tick (or the end
-// of a back-off). It never blocks; triggers that arrive while one is pending
+// of a back-off), and signals RefsTriggered. It never blocks; triggers that arrive while one is pending
 // are merged into it. Without a running Run it has no effect until Run
 // starts.
 func (s *Source) Trigger() {
 	select {
 	case s.trigger <- struct{}{}:
+	default:
+	}
+	select {
+	case s.refTrigger <- struct{}{}:
 	default:
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
-	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/shoal-run/shoal/manifests"
 )
 
@@ -104,7 +103,8 @@ type Source struct {
 	auth transport.AuthMethod
 	log  *slog.Logger
 
-	trigger chan struct{}
+	trigger    chan struct{}
+	refTrigger chan struct{} // Trigger's signal to RefsTriggered
 
 	mu   sync.Mutex // guards everything below and the clone on disk
 	repo *git.Repository
@@ -135,6 +135,8 @@ func New(cfg Config) (*Source, error) {
 		ref:     plumbing.NewBranchReferenceName(cfg.Branch),
 		log:     cfg.Logger.With("component", "gitsource", "url", redact(cfg.URL), "branch", cfg.Branch),
 		trigger: make(chan struct{}, 1),
+
+		refTrigger: make(chan struct{}, 1),
 	}
 	var err error
 	if s.auth, err = authMethod(cfg.Auth, s.dir+".known_hosts"); err != nil {
@@ -260,12 +262,9 @@ func (s *Source) LastGood() (Revision, *manifests.Set) {
 
 // lsRemote lists the remote's refs (no objects) and returns the branch head.
 func (s *Source) lsRemote(ctx context.Context) (plumbing.Hash, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{s.cfg.URL}})
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: s.auth})
+	refs, err := s.listRemote(ctx)
 	if err != nil {
-		return plumbing.ZeroHash, classify("ls-remote", s.cfg.URL, err)
+		return plumbing.ZeroHash, err
 	}
 	if len(refs) == 0 {
 		return plumbing.ZeroHash, fmt.Errorf("git ls-remote %s: %w", redact(s.cfg.URL), ErrEmptyRepository)
