@@ -197,6 +197,7 @@ type term struct {
 	// so that unchanged ones are the same values from step to step.
 	memo *Memo
 	sets recordCache[deployments.Set]
+	pv   previewState // the previews (preview_leader.go)
 }
 
 // Lead runs the reconciler for one term until ctx is cancelled (leadership
@@ -232,6 +233,7 @@ func (r *Reconciler) Lead(ctx context.Context, tm gossip.Term) {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	t.startPreviews(ctx, &wg)
 	desiredCh := make(chan struct {
 		rev gitsource.Revision
 		set *manifests.Set
@@ -375,10 +377,10 @@ func (t *term) step(ctx context.Context) {
 		Memo:           t.memo,
 	}
 	if t.desired != nil {
-		in.Desired = t.applied(now)
+		in.Desired = t.withPreviews(t.applied(now), members)
 	}
 	failed := readFailed(t.ledger)
-	if t.desired != nil && len(failed) > 0 {
+	if in.Desired != nil && len(failed) > 0 {
 		in.Desired = withoutFailed(in.Desired, failed)
 	}
 	addrs := map[string]string{}
@@ -414,7 +416,7 @@ func (t *term) step(ctx context.Context) {
 	for node, why := range plan.CIDRErrors {
 		t.log.Error("node has no pod CIDR", "node", node, "reason", why)
 	}
-	if t.desired == nil {
+	if in.Desired == nil { // no commit yet, or the previews not read yet
 		t.flush()
 		return
 	}
@@ -597,7 +599,7 @@ func (t *term) updateView(in Input, plan Plan, failed map[types.NamespacedName]f
 	var out []corev1.Pod
 	// Every desired pod, failed bare pods included (plan.Pods lacks them).
 	pods := append([]*corev1.Pod(nil), plan.Pods...)
-	for _, p := range manifests.Of[*corev1.Pod](t.withKept) {
+	for _, p := range manifests.Of[*corev1.Pod](t.inForce()) {
 		if _, ok := failed[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]; ok {
 			pods = append(pods, p)
 		}
@@ -679,7 +681,7 @@ func readFailed(l *gossip.Ledger) map[types.NamespacedName]failure {
 // pods no longer desired with that spec.
 func (t *term) recordFailed(plan Plan, failed map[types.NamespacedName]failure) {
 	desired := map[types.NamespacedName]string{}
-	for _, p := range manifests.Of[*corev1.Pod](t.withKept) {
+	for _, p := range manifests.Of[*corev1.Pod](t.inForce()) {
 		desired[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = specHash(p)
 	}
 	placements := readPlacements(t.ledger)

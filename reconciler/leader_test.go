@@ -90,7 +90,8 @@ func (m *member) stop() {
 	m.srv.Close()
 }
 
-func startMember(t *testing.T, name string, start time.Time, join string, repoURL string, labels map[string]string) *member {
+// startMember starts member name; opts change its reconciler's Config.
+func startMember(t *testing.T, name string, start time.Time, join string, repoURL string, labels map[string]string, opts ...func(*Config)) *member {
 	t.Helper()
 	m := &member{name: name, labels: labels, done: make(chan struct{})}
 	mux := http.NewServeMux()
@@ -136,10 +137,14 @@ func startMember(t *testing.T, name string, start time.Time, join string, repoUR
 		t.Fatal(err)
 	}
 	m.events = events.New(events.Config{Component: "shoal-reconciler"})
-	if m.rec, err = New(Config{
+	cfg := Config{
 		Cluster: m.cluster, Transport: client, Source: src, Statuses: statuses, Events: m.events,
 		Interval: 100 * time.Millisecond, NodeLostAfter: 3 * time.Second, Logger: testLogger().With("member", name),
-	}); err != nil {
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if m.rec, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -180,12 +185,12 @@ func startMember(t *testing.T, name string, start time.Time, join string, repoUR
 
 // startThree starts members a, b and c, in that order of age (a leads
 // first), with their labels by name.
-func startThree(t *testing.T, repoURL string, labels map[string]map[string]string) (a, b, c *member) {
+func startThree(t *testing.T, repoURL string, labels map[string]map[string]string, opts ...func(*Config)) (a, b, c *member) {
 	base := time.Now()
-	a = startMember(t, "a", base, "", repoURL, labels["a"])
+	a = startMember(t, "a", base, "", repoURL, labels["a"], opts...)
 	join := a.cluster.LocalMember().Addr.String()
-	b = startMember(t, "b", base.Add(time.Millisecond), join, repoURL, labels["b"])
-	c = startMember(t, "c", base.Add(2*time.Millisecond), join, repoURL, labels["c"])
+	b = startMember(t, "b", base.Add(time.Millisecond), join, repoURL, labels["b"], opts...)
+	c = startMember(t, "c", base.Add(2*time.Millisecond), join, repoURL, labels["c"], opts...)
 	return a, b, c
 }
 
