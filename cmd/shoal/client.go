@@ -28,6 +28,7 @@ func newClientCommands(now func() time.Time, loc *time.Location) []*cobra.Comman
 		newLogsCommand(),
 		newExecCommand(),
 		newStatusCommand(now),
+		newPreviewsCommand(now),
 		newRolloutCommand(),
 		newQuarantineCommand(),
 		newDeleteCommand(),

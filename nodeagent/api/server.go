@@ -38,6 +38,7 @@ type ServerOptions struct {
 //	GET  /api/v1/nodes/{name}                           Node
 //	GET  /api/v1/status                                 ClusterStatus
 //	GET  /api/v1[/namespaces/{ns}]/events               EventList (opts.Cluster, an EventService)
+//	GET  /api/v1/previews                               PreviewList (opts.Cluster, a PreviewService)
 //	GET  .../deployments, replicasets, daemonsets, jobs, cronjobs, replicationcontrollers
 //	                                                    the workload Resources (opts.Cluster, a WorkloadService)
 //	GET  .../services, endpoints, ingresses             the Service networking Resources (opts.Cluster, a NetworkService)
@@ -95,6 +96,7 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("GET /api/v1/events", s.events)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/events", s.events)
+	mux.HandleFunc("GET "+PreviewsPath, s.previews)
 	serveAllWorkloads(mux, s)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, noSuchAPI(r))
