@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -91,4 +92,36 @@ func LineOf(data []byte, fieldPath string) int {
 		return 0
 	}
 	return lineOf(&n, fieldPath)
+}
+
+// FileChecker collects the errors found in the values of one of shoal's
+// own files once DecodeStrict has filled them in, each at its field's line
+// (LineOf). Set File and Data; Diags holds what was found.
+type FileChecker struct {
+	File  string
+	Data  []byte
+	Diags Diagnostics
+}
+
+// Errorf adds an error about the field at path in Kubernetes notation
+// ("" for the file as a whole), as "path: message".
+func (c *FileChecker) Errorf(path, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if path != "" {
+		msg = path + ": " + msg
+	}
+	c.Diags = append(c.Diags, Diagnostic{Severity: SeverityError, File: c.File, Line: LineOf(c.Data, path), Field: path, Message: msg})
+}
+
+// Identity checks a field that says what the file is (apiVersion, kind):
+// got must be want; wrong is what a different value is said to be ("is
+// not a version shoal reads").
+func (c *FileChecker) Identity(field, got, want, wrong string) {
+	switch got {
+	case want:
+	case "":
+		c.Errorf(field, "required: set %s: %s", field, want)
+	default:
+		c.Errorf(field, "%q %s: set %s: %s", got, wrong, field, want)
+	}
 }

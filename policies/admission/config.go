@@ -160,28 +160,17 @@ func Parse(file string, data []byte) (*Config, error) {
 	if ds := manifests.DecodeStrict(file, data, &doc); len(ds) > 0 {
 		return nil, ds
 	}
-	v := validator{file: file, data: data}
+	v := validator{manifests.FileChecker{File: file, Data: data}}
 	cfg := v.config(&doc)
-	if len(v.diags) > 0 {
-		return nil, v.diags
+	if len(v.Diags) > 0 {
+		return nil, v.Diags
 	}
 	return cfg, nil
 }
 
 // validator collects the problems of one file.
 type validator struct {
-	file  string
-	data  []byte
-	diags manifests.Diagnostics
-}
-
-func (v *validator) errorf(path, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if path != "" {
-		msg = path + ": " + msg
-	}
-	v.diags = append(v.diags, manifests.Diagnostic{Severity: manifests.SeverityError, File: v.file,
-		Line: manifests.LineOf(v.data, path), Field: path, Message: msg})
+	manifests.FileChecker
 }
 
 var (
@@ -195,9 +184,9 @@ var ruleNames = []string{RuleForbidHostPath, RuleForbidPrivileged, RuleForbidHos
 	RuleForbidAddedCapabilities, RuleForbidHostPorts, RuleAllowedRegistries, RuleRequireLimits}
 
 func (v *validator) config(doc *document) *Config {
-	v.identity("apiVersion", doc.APIVersion, APIVersion, "is not a version shoal reads")
-	v.identity("kind", doc.Kind, Kind, "is not what this file holds")
-	cfg := &Config{File: v.file, PreviewPolicy: doc.PreviewPolicy}
+	v.Identity("apiVersion", doc.APIVersion, APIVersion, "is not a version shoal reads")
+	v.Identity("kind", doc.Kind, Kind, "is not what this file holds")
+	cfg := &Config{File: v.File, PreviewPolicy: doc.PreviewPolicy}
 	if cfg.PreviewPolicy == "" {
 		cfg.PreviewPolicy = PreviewStrictName
 	}
@@ -207,14 +196,14 @@ func (v *validator) config(doc *document) *Config {
 		at := fmt.Sprintf("policies[%d]", i)
 		switch {
 		case p.Name == "":
-			v.errorf(at+".name", "required: give the policy a name (lowercase letters, digits and '-')")
+			v.Errorf(at+".name", "required: give the policy a name (lowercase letters, digits and '-')")
 		case p.Name == PreviewStrictName:
-			v.errorf(at+".name", "%q is the built-in preview policy: choose another name", p.Name)
+			v.Errorf(at+".name", "%q is the built-in preview policy: choose another name", p.Name)
 		case !dnsLabelRE.MatchString(p.Name) || len(p.Name) > 63:
-			v.errorf(at+".name", "%q is not a valid name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", p.Name)
+			v.Errorf(at+".name", "%q is not a valid name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", p.Name)
 		default:
 			if j, dup := names[p.Name]; dup {
-				v.errorf(at+".name", "%q is also the name of policies[%d]: names must be unique", p.Name, j)
+				v.Errorf(at+".name", "%q is also the name of policies[%d]: names must be unique", p.Name, j)
 			}
 			names[p.Name] = i
 		}
@@ -222,10 +211,10 @@ func (v *validator) config(doc *document) *Config {
 		for j, ns := range p.Namespaces {
 			nat := fmt.Sprintf("%s.namespaces[%d]", at, j)
 			if !dnsLabelRE.MatchString(ns) || len(ns) > 63 {
-				v.errorf(nat, "%q is not a valid namespace name (at most 63 lowercase letters, digits and '-')", ns)
+				v.Errorf(nat, "%q is not a valid namespace name (at most 63 lowercase letters, digits and '-')", ns)
 			}
 			if seen[ns] {
-				v.errorf(nat, "namespace %q is listed twice: remove one", ns)
+				v.Errorf(nat, "namespace %q is listed twice: remove one", ns)
 			}
 			seen[ns] = true
 		}
@@ -233,28 +222,17 @@ func (v *validator) config(doc *document) *Config {
 			p.selector = v.selector(at+".namespaceSelector", p.NamespaceSelector)
 		}
 		if len(p.Namespaces) == 0 && p.NamespaceSelector == nil && p.Name != doc.PreviewPolicy {
-			v.errorf(at, "policy %q applies to no namespace: set namespaces, or namespaceSelector ({} selects every namespace)", p.Name)
+			v.Errorf(at, "policy %q applies to no namespace: set namespaces, or namespaceSelector ({} selects every namespace)", p.Name)
 		}
 		v.rules(at+".rules", &p.Rules)
 		cfg.Policies = append(cfg.Policies, p)
 	}
 	if doc.PreviewPolicy != "" && doc.PreviewPolicy != PreviewStrictName {
 		if _, ok := names[doc.PreviewPolicy]; !ok {
-			v.errorf("previewPolicy", "no policy is named %q: name one of the file's policies, or %s", doc.PreviewPolicy, PreviewStrictName)
+			v.Errorf("previewPolicy", "no policy is named %q: name one of the file's policies, or %s", doc.PreviewPolicy, PreviewStrictName)
 		}
 	}
 	return cfg
-}
-
-// identity checks the apiVersion or kind field: got must be want.
-func (v *validator) identity(field, got, want, wrong string) {
-	switch got {
-	case want:
-	case "":
-		v.errorf(field, "required: set %s: %s", field, want)
-	default:
-		v.errorf(field, "%q %s: set %s: %s", got, wrong, field, want)
-	}
 }
 
 // selector checks a label selector field by field, so that an error names
@@ -264,14 +242,14 @@ func (v *validator) selector(at string, s *metav1.LabelSelector) labels.Selector
 	for _, k := range sortedKeys(s.MatchLabels) {
 		one := &metav1.LabelSelector{MatchLabels: map[string]string{k: s.MatchLabels[k]}}
 		if _, err := metav1.LabelSelectorAsSelector(one); err != nil {
-			v.errorf(fmt.Sprintf("%s.matchLabels[%s]", at, k), "%v", err)
+			v.Errorf(fmt.Sprintf("%s.matchLabels[%s]", at, k), "%v", err)
 			ok = false
 		}
 	}
 	for i, e := range s.MatchExpressions {
 		one := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{e}}
 		if _, err := metav1.LabelSelectorAsSelector(one); err != nil {
-			v.errorf(fmt.Sprintf("%s.matchExpressions[%d]", at, i), "%v: operator is one of In, NotIn, Exists, DoesNotExist; In and NotIn need values, Exists and DoesNotExist none", err)
+			v.Errorf(fmt.Sprintf("%s.matchExpressions[%d]", at, i), "%v: operator is one of In, NotIn, Exists, DoesNotExist; In and NotIn need values, Exists and DoesNotExist none", err)
 			ok = false
 		}
 	}
@@ -280,7 +258,7 @@ func (v *validator) selector(at string, s *metav1.LabelSelector) labels.Selector
 	}
 	sel, err := metav1.LabelSelectorAsSelector(s)
 	if err != nil {
-		v.errorf(at, "%v", err)
+		v.Errorf(at, "%v", err)
 		return nil
 	}
 	return sel
@@ -289,26 +267,26 @@ func (v *validator) selector(at string, s *metav1.LabelSelector) labels.Selector
 func (v *validator) rules(at string, r *Rules) {
 	if !r.ForbidHostPath && !r.ForbidPrivileged && !r.ForbidHostNamespaces && !r.ForbidAddedCapabilities &&
 		!r.ForbidHostPorts && r.AllowedRegistries == nil && r.RequireLimits == nil {
-		v.errorf(at, "the policy has no rule: set at least one of %s", strings.Join(ruleNames, ", "))
+		v.Errorf(at, "the policy has no rule: set at least one of %s", strings.Join(ruleNames, ", "))
 	}
 	if r.AllowedCapabilities != nil && !r.ForbidAddedCapabilities {
-		v.errorf(at+".allowedCapabilities", "has no effect without forbidAddedCapabilities: true: set it, or remove allowedCapabilities")
+		v.Errorf(at+".allowedCapabilities", "has no effect without forbidAddedCapabilities: true: set it, or remove allowedCapabilities")
 	}
 	for i, c := range r.AllowedCapabilities {
 		if !capabilityRE.MatchString(c) {
-			v.errorf(fmt.Sprintf("%s.allowedCapabilities[%d]", at, i), "%q is not a capability name: write it in capitals, such as NET_BIND_SERVICE", c)
+			v.Errorf(fmt.Sprintf("%s.allowedCapabilities[%d]", at, i), "%q is not a capability name: write it in capitals, such as NET_BIND_SERVICE", c)
 		}
 	}
 	if r.AllowedRegistries != nil && len(r.AllowedRegistries) == 0 {
-		v.errorf(at+".allowedRegistries", "the list is empty, which would refuse every image: list registries, or remove the rule to allow any")
+		v.Errorf(at+".allowedRegistries", "the list is empty, which would refuse every image: list registries, or remove the rule to allow any")
 	}
 	for i, reg := range r.AllowedRegistries {
 		if msg := checkRegistry(reg); msg != "" {
-			v.errorf(fmt.Sprintf("%s.allowedRegistries[%d]", at, i), "%q %s", reg, msg)
+			v.Errorf(fmt.Sprintf("%s.allowedRegistries[%d]", at, i), "%q %s", reg, msg)
 		}
 	}
 	if r.RequireLimits != nil && len(r.RequireLimits) == 0 {
-		v.errorf(at+".requireLimits", "the list is empty: list cpu, memory or ephemeral-storage, or remove the rule")
+		v.Errorf(at+".requireLimits", "the list is empty: list cpu, memory or ephemeral-storage, or remove the rule")
 	}
 	seen := map[corev1.ResourceName]bool{}
 	for i, name := range r.RequireLimits {
@@ -316,10 +294,10 @@ func (v *validator) rules(at string, r *Rules) {
 		switch name {
 		case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
 		default:
-			v.errorf(p, "%q is not a resource a limit can be required for: use cpu, memory or ephemeral-storage", name)
+			v.Errorf(p, "%q is not a resource a limit can be required for: use cpu, memory or ephemeral-storage", name)
 		}
 		if seen[name] {
-			v.errorf(p, "%q is listed twice: remove one", name)
+			v.Errorf(p, "%q is listed twice: remove one", name)
 		}
 		seen[name] = true
 	}

@@ -2,6 +2,8 @@ package previews
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,81 +118,59 @@ func Parse(file string, data []byte) (*Config, error) {
 	if ds := manifests.DecodeStrict(file, data, &doc); len(ds) > 0 {
 		return nil, ds
 	}
-	v := checker{file: file, data: data}
+	v := checker{manifests.FileChecker{File: file, Data: data}}
 	cfg := v.config(&doc)
-	if len(v.diags) > 0 {
-		return nil, v.diags
+	if len(v.Diags) > 0 {
+		return nil, v.Diags
 	}
 	return cfg, nil
 }
 
+// checker collects the problems of the file.
 type checker struct {
-	file  string
-	data  []byte
-	diags manifests.Diagnostics
-}
-
-func (v *checker) errorf(path, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if path != "" {
-		msg = path + ": " + msg
-	}
-	v.diags = append(v.diags, manifests.Diagnostic{Severity: manifests.SeverityError, File: v.file,
-		Line: manifests.LineOf(v.data, path), Field: path, Message: msg})
+	manifests.FileChecker
 }
 
 func (v *checker) config(doc *document) *Config {
-	switch doc.APIVersion {
-	case APIVersion:
-	case "":
-		v.errorf("apiVersion", "required: set apiVersion: %s", APIVersion)
-	default:
-		v.errorf("apiVersion", "%q is not a version shoal reads: set apiVersion: %s", doc.APIVersion, APIVersion)
-	}
-	switch doc.Kind {
-	case Kind:
-	case "":
-		v.errorf("kind", "required: set kind: %s", Kind)
-	default:
-		v.errorf("kind", "%q is not what this file holds: set kind: %s", doc.Kind, Kind)
-	}
-	cfg := &Config{File: v.file, Refs: doc.Refs, Domain: strings.TrimSuffix(doc.Domain, "."),
+	v.Identity("apiVersion", doc.APIVersion, APIVersion, "is not a version shoal reads")
+	v.Identity("kind", doc.Kind, Kind, "is not what this file holds")
+	cfg := &Config{File: v.File, Refs: doc.Refs, Domain: strings.TrimSuffix(doc.Domain, "."),
 		TTL: DefaultTTL, MaxPreviews: DefaultMaxPreviews}
 	if doc.Refs == nil {
 		cfg.Refs = append([]string(nil), DefaultRefs...)
 	} else if len(doc.Refs) == 0 {
-		v.errorf("refs", "the list is empty, which would make no preview: list ref patterns such as refs/heads/preview/*, or remove the file to turn previews off")
+		v.Errorf("refs", "the list is empty, which would make no preview: list ref patterns such as refs/heads/preview/*, or remove the file to turn previews off")
 	}
 	seen := map[string]int{}
 	for i, p := range doc.Refs {
 		at := fmt.Sprintf("refs[%d]", i)
 		if msg := checkPattern(p); msg != "" {
-			v.errorf(at, "%q %s", p, msg)
+			v.Errorf(at, "%q %s", p, msg)
 		}
 		if j, dup := seen[p]; dup {
-			v.errorf(at, "%q is also refs[%d]: remove one", p, j)
+			v.Errorf(at, "%q is also refs[%d]: remove one", p, j)
 		}
 		seen[p] = i
 	}
 	if cfg.Domain != "" {
 		if msgs := validation.IsDNS1123Subdomain(cfg.Domain); len(msgs) > 0 {
-			v.errorf("domain", "%q is not a DNS domain: %s", doc.Domain, strings.Join(msgs, "; "))
+			v.Errorf("domain", "%q is not a DNS domain: %s", doc.Domain, strings.Join(msgs, "; "))
 		}
 	}
 	if doc.TTL != "" {
 		d, err := parseTTL(doc.TTL)
 		switch {
 		case err != nil:
-			v.errorf("ttl", "%q is not a duration: write it as 72h, 90m or 3d", doc.TTL)
+			v.Errorf("ttl", "%q is not a duration: write it as 72h, 90m or 3d", doc.TTL)
 		case d < time.Minute:
-			v.errorf("ttl", "%q is shorter than a minute: previews would expire before they run", doc.TTL)
+			v.Errorf("ttl", "%q is shorter than a minute: previews would expire before they run", doc.TTL)
 		default:
 			cfg.TTL = d
 		}
 	}
 	if doc.MaxPreviews != nil {
 		if *doc.MaxPreviews < 1 {
-			v.errorf("maxPreviews", "%d: at least 1 preview must be allowed (remove the file to turn previews off)", *doc.MaxPreviews)
+			v.Errorf("maxPreviews", "%d: at least 1 preview must be allowed (remove the file to turn previews off)", *doc.MaxPreviews)
 		}
 		cfg.MaxPreviews = *doc.MaxPreviews
 	}
@@ -234,16 +214,16 @@ func parseTTL(s string) (time.Duration, error) {
 func (v *checker) quota(q *corev1.ResourceQuotaSpec) *corev1.ResourceQuotaSpec {
 	if len(q.Hard) == 0 {
 		if len(q.Scopes) > 0 || q.ScopeSelector != nil {
-			v.errorf("quota", "scopes without hard limits limit nothing: set quota.hard, or write quota: {} for no quota")
+			v.Errorf("quota", "scopes without hard limits limit nothing: set quota.hard, or write quota: {} for no quota")
 		}
 		return nil
 	}
-	for _, name := range sortedNames(q.Hard) {
+	for _, name := range slices.Sorted(maps.Keys(q.Hard)) {
 		if qty := q.Hard[name]; qty.Sign() < 0 {
-			v.errorf("quota.hard["+string(name)+"]", "%s is negative", qty.String())
+			v.Errorf("quota.hard["+string(name)+"]", "%s is negative", qty.String())
 		}
 		if msgs := validation.IsQualifiedName(string(name)); len(msgs) > 0 {
-			v.errorf("quota.hard["+string(name)+"]", "%q is not a resource name: %s", name, strings.Join(msgs, "; "))
+			v.Errorf("quota.hard["+string(name)+"]", "%q is not a resource name: %s", name, strings.Join(msgs, "; "))
 		}
 	}
 	return q
@@ -259,23 +239,23 @@ func (v *checker) limitRange(lr *corev1.LimitRangeSpec) *corev1.LimitRangeSpec {
 		switch item.Type {
 		case corev1.LimitTypeContainer, corev1.LimitTypePod, corev1.LimitTypePersistentVolumeClaim:
 		default:
-			v.errorf(at+".type", "%q: use Container, Pod or PersistentVolumeClaim", item.Type)
+			v.Errorf(at+".type", "%q: use Container, Pod or PersistentVolumeClaim", item.Type)
 		}
 		if item.Type != corev1.LimitTypeContainer && (len(item.Default) > 0 || len(item.DefaultRequest) > 0) {
-			v.errorf(at, "default and defaultRequest apply to containers only: set type: Container")
+			v.Errorf(at, "default and defaultRequest apply to containers only: set type: Container")
 		}
 		for field, list := range map[string]corev1.ResourceList{"default": item.Default, "defaultRequest": item.DefaultRequest,
 			"max": item.Max, "min": item.Min} {
-			for _, name := range sortedNames(list) {
+			for _, name := range slices.Sorted(maps.Keys(list)) {
 				if qty := list[name]; qty.Sign() < 0 {
-					v.errorf(fmt.Sprintf("%s.%s[%s]", at, field, name), "%s is negative", qty.String())
+					v.Errorf(fmt.Sprintf("%s.%s[%s]", at, field, name), "%s is negative", qty.String())
 				}
 			}
 		}
-		for _, name := range sortedNames(item.DefaultRequest) {
+		for _, name := range slices.Sorted(maps.Keys(item.DefaultRequest)) {
 			rq := item.DefaultRequest[name]
 			if d, ok := item.Default[name]; ok && rq.Cmp(d) > 0 {
-				v.errorf(fmt.Sprintf("%s.defaultRequest[%s]", at, name), "%s is more than default[%s] %s: a request cannot pass its limit",
+				v.Errorf(fmt.Sprintf("%s.defaultRequest[%s]", at, name), "%s is more than default[%s] %s: a request cannot pass its limit",
 					rq.String(), name, d.String())
 			}
 		}

@@ -3,11 +3,8 @@ package previews
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"sort"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // Label is the label of every object a preview runs, and of its
@@ -150,14 +147,5 @@ func Host(id, host, domain string) string {
 	if wild {
 		out = "*." + out
 	}
-	return out
-}
-
-func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(l))
-	for k := range l {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }

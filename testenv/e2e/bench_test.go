@@ -40,18 +40,7 @@ func BenchmarkGitPushToRunning(b *testing.B) {
 			work := clone(b, c)
 			// Pull the image once, so that every push measures the same
 			// path (the image is then cached on the node that runs it).
-			for _, n := range c.NodeNames() {
-				pushPod(b, work, fmt.Sprintf("warm-%s", n), "  nodeName: "+n+"\n", "")
-			}
-			waitFor(b, 2*time.Minute, "warm-up pods running", func() bool {
-				ps := pods(c, b, "node1")
-				for _, n := range c.NodeNames() {
-					if !runningOn(ps, "warm-"+n, n) {
-						return false
-					}
-				}
-				return true
-			})
+			warmUp(b, c, work)
 			var took []time.Duration
 			prev := ""
 			b.ResetTimer()
@@ -175,6 +164,23 @@ func clone(b testing.TB, c *testenv.Cluster) string {
 	gitCmd(b, "", "clone", "-q", c.GitURL(), work)
 	gitCmd(b, work, "checkout", "-q", "-B", "main")
 	return work
+}
+
+// warmUp runs a test-app pod on every node (pushed from the working copy
+// work), so that the image is pulled before a benchmark's timing starts.
+func warmUp(b testing.TB, c *testenv.Cluster, work string) {
+	for _, n := range c.NodeNames() {
+		pushPod(b, work, "warm-"+n, "  nodeName: "+n+"\n", "")
+	}
+	waitFor(b, 2*time.Minute, "warm-up pods running", func() bool {
+		ps := pods(c, b, "node1")
+		for _, n := range c.NodeNames() {
+			if !runningOn(ps, "warm-"+n, n) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // pushPod writes pod name (and removes pod prev), commits, and pushes; it

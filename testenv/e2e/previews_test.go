@@ -185,19 +185,8 @@ func BenchmarkPreviewPushToReady(b *testing.B) {
 	c := startRig(b, 3, func(cfg *testenv.Config) { cfg.GitPollInterval = time.Minute })
 	work := clone(b, c)
 	// Pull the image on every node once, and turn previews on.
-	for _, n := range c.NodeNames() {
-		pushPod(b, work, "warm-"+n, "  nodeName: "+n+"\n", "")
-	}
+	warmUp(b, c, work)
 	commitBranch(b, work, "refs/heads/main", map[string]string{".shoal/previews.yaml": previewsYAML}, "previews on")
-	waitFor(b, 2*time.Minute, "warm-up pods running", func() bool {
-		ps := pods(c, b, "node1")
-		for _, n := range c.NodeNames() {
-			if !runningOn(ps, "warm-"+n, n) {
-				return false
-			}
-		}
-		return true
-	})
 	var took, running []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
