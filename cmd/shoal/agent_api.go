@@ -522,6 +522,16 @@ func (a *agent) Status(ctx context.Context) (*api.ClusterStatus, error) {
 			Removed: r.Removed, RemovedCommit: r.RemovedCommit,
 		})
 	}
+	if rec, ok := reconciler.Refused(a.cluster.Ledger(), main); ok {
+		st.Refused = &api.RefusedStatus{Commit: rec.Commit, Total: rec.Total, Objects: []api.RefusedObject{}}
+		for _, r := range rec.Objects {
+			o := api.RefusedObject{Kind: r.Key.Kind, Namespace: r.Key.Namespace, Name: r.Key.Name, File: r.Source.File, Line: r.Source.Line}
+			for _, v := range r.Violations {
+				o.Violations = append(o.Violations, api.Violation{Policy: v.Policy, Rule: v.Rule, Field: v.Field, Message: v.Message})
+			}
+			st.Refused.Objects = append(st.Refused.Objects, o)
+		}
+	}
 	return st, nil
 }
 
@@ -583,6 +593,14 @@ func (a *agent) Jobs(ctx context.Context, ns string) ([]batchv1.Job, error) {
 
 func (a *agent) CronJobs(ctx context.Context, ns string) ([]batchv1.CronJob, error) {
 	return fromLeader(ctx, a, api.CronJobs, ns, func(v reconciler.View) []batchv1.CronJob { return v.CronJobs })
+}
+
+func (a *agent) ResourceQuotas(ctx context.Context, ns string) ([]corev1.ResourceQuota, error) {
+	return fromLeader(ctx, a, api.ResourceQuotas, ns, func(v reconciler.View) []corev1.ResourceQuota { return v.ResourceQuotas })
+}
+
+func (a *agent) LimitRanges(ctx context.Context, ns string) ([]corev1.LimitRange, error) {
+	return fromLeader(ctx, a, api.LimitRanges, ns, func(v reconciler.View) []corev1.LimitRange { return v.LimitRanges })
 }
 
 // Events implements api.EventService: the leader's events, asked of the

@@ -32,7 +32,10 @@ pods on it with what they request.
 
 describe deployment|rs|rc|ds|job|cronjob: the selector, replica or node
 counts, the strategy of a Deployment (and its ReplicaSets), the pods'
-states, the pod template's containers and images, and the conditions.`,
+states, the pod template's containers and images, and the conditions.
+
+describe quota|limits: a ResourceQuota's resources with used and hard, a
+LimitRange's min, max, defaults and ratio per type and resource.`,
 		Example: `  shoal describe pod web-7d4b9c-x2x9k
   shoal describe pods -n shop
   shoal describe node node1

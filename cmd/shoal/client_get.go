@@ -30,8 +30,9 @@ func newGetCommand(now func() time.Time) *cobra.Command {
 		Long: `Get lists objects of a namespace (-A: of every namespace) as kubectl does,
 from the node API --server names. With names it shows those objects only.
 TYPE is pods (po), nodes (no), deployments (deploy), replicasets (rs),
-replicationcontrollers (rc), daemonsets (ds), jobs, cronjobs (cj) or events
-(ev); TYPE/NAME works too.
+replicationcontrollers (rc), daemonsets (ds), jobs, cronjobs (cj),
+resourcequotas (quota), limitranges (limits) or events (ev); TYPE/NAME
+works too.
 
 Output formats: the default table, wide (more columns), yaml, json, and
 name (TYPE/NAME). The tables are kubectl's:
@@ -44,10 +45,14 @@ name (TYPE/NAME). The tables are kubectl's:
   daemonsets   NAME DESIRED CURRENT READY UP-TO-DATE AVAILABLE NODE SELECTOR AGE
   jobs         NAME STATUS COMPLETIONS DURATION AGE
   cronjobs     NAME SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE AGE
+  quota        NAME REQUEST LIMIT (each hard resource as used/hard; "-"
+               for those shoal does not count)
+  limits       NAME LIMITS
 
 and wide adds CONTAINERS IMAGES SELECTOR to the workloads. Workloads come
 from the leader: those of Git with the status their controllers compute,
-and the ReplicaSets the Deployments made and the Jobs the CronJobs made.
+and the ReplicaSets the Deployments made and the Jobs the CronJobs made;
+so do the quotas, with the usage the leader counted.
 Events: LAST SEEN TYPE REASON OBJECT MESSAGE; -w keeps printing new ones.`,
 		Example: `  shoal get pods
   shoal get pods -A -o wide
@@ -57,6 +62,7 @@ Events: LAST SEEN TYPE REASON OBJECT MESSAGE; -w keeps printing new ones.`,
   shoal get rs -A
   shoal get ds agent -o wide
   shoal get cronjob tick -o yaml
+  shoal get quota -n shop
   shoal get events -w`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {

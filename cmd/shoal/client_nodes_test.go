@@ -324,7 +324,7 @@ node-3   NotReady   <none>   40m
 		{name: "get nodes and pods at once", args: []string{"get", "node/node-1", "pod/web"}, wantCode: 2, errHas: []string{`"pod/web": name objects of one type per command (nodes here)`}},
 		{name: "get nodes bad output", args: []string{"get", "nodes", "-o", "xml"}, wantCode: 2, errHas: []string{`-o "xml"`}},
 		{name: "get pods still works", args: []string{"get", "pods", "-n", "shop"}, contains: []string{"db-0 "}},
-		{name: "unknown resource names both", args: []string{"get", "services"}, wantCode: 2, errHas: []string{"pods (pods, pod, po), nodes (nodes, node, no), deployments (deployments, deployment, deploy), replicasets (replicasets, replicaset, rs), replicationcontrollers (replicationcontrollers, replicationcontroller, rc), daemonsets (daemonsets, daemonset, ds), jobs (jobs, job), cronjobs (cronjobs, cronjob, cj) and events (events, event, ev)"}},
+		{name: "unknown resource names both", args: []string{"get", "services"}, wantCode: 2, errHas: []string{"pods (pods, pod, po), nodes (nodes, node, no), deployments (deployments, deployment, deploy), replicasets (replicasets, replicaset, rs), replicationcontrollers (replicationcontrollers, replicationcontroller, rc), daemonsets (daemonsets, daemonset, ds), jobs (jobs, job), cronjobs (cronjobs, cronjob, cj), resourcequotas (resourcequotas, resourcequota, quota), limitranges (limitranges, limitrange, limits) and events (events, event, ev)"}},
 		{name: "describe node", args: []string{"describe", "node", "node-1"}, contains: []string{
 			"Name:               node-1\n", "Non-terminated Pods:          (2 in total)\n", "  default                     web-7d4b9c-x2x9k",
 		}},

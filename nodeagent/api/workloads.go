@@ -29,9 +29,15 @@ type WorkloadService interface {
 	DaemonSets(ctx context.Context, namespace string) ([]appsv1.DaemonSet, error)
 	Jobs(ctx context.Context, namespace string) ([]batchv1.Job, error)
 	CronJobs(ctx context.Context, namespace string) ([]batchv1.CronJob, error)
+	// ResourceQuotas are the desired state's, with status.hard and
+	// status.used as the leader last counted them (used lacks the hard
+	// resources shoal does not count).
+	ResourceQuotas(ctx context.Context, namespace string) ([]corev1.ResourceQuota, error)
+	LimitRanges(ctx context.Context, namespace string) ([]corev1.LimitRange, error)
 }
 
-// Resource is a kind of workload object the API serves, T its Go type:
+// Resource is a kind of object of the desired state the API serves (the
+// workloads, and the quotas and limit ranges), T its Go type:
 //
 //	GET /apis/GROUP/VERSION/PLURAL                            a List of every namespace's
 //	GET /apis/GROUP/VERSION/namespaces/{ns}/PLURAL            a List of one namespace's
@@ -56,6 +62,8 @@ var (
 	DaemonSets             = Resource[appsv1.DaemonSet]{"apps/v1", "daemonsets", "DaemonSet", WorkloadService.DaemonSets}
 	Jobs                   = Resource[batchv1.Job]{"batch/v1", "jobs", "Job", WorkloadService.Jobs}
 	CronJobs               = Resource[batchv1.CronJob]{"batch/v1", "cronjobs", "CronJob", WorkloadService.CronJobs}
+	ResourceQuotas         = Resource[corev1.ResourceQuota]{"v1", "resourcequotas", "ResourceQuota", WorkloadService.ResourceQuotas}
+	LimitRanges            = Resource[corev1.LimitRange]{"v1", "limitranges", "LimitRange", WorkloadService.LimitRanges}
 )
 
 // object is a pointer to a Kubernetes object of type T.
@@ -144,6 +152,8 @@ func serveAllWorkloads(mux *http.ServeMux, s *server) {
 	serveWorkloads(mux, s, DaemonSets)
 	serveWorkloads(mux, s, Jobs)
 	serveWorkloads(mux, s, CronJobs)
+	serveWorkloads(mux, s, ResourceQuotas)
+	serveWorkloads(mux, s, LimitRanges)
 }
 
 // List returns r's objects of a namespace ("" for all) from the node c
