@@ -50,7 +50,9 @@ type NetworkService interface {
 	Ingresses(ctx context.Context, namespace string) ([]networkingv1.Ingress, error)
 }
 
-// Resource is a kind of object the cluster routes serve, T its Go type:
+// Resource is a kind of object of the desired state the API serves (the
+// workloads, the Service networking objects, quotas and limit ranges), T
+// its Go type:
 //
 //	GET /apis/GROUP/VERSION/PLURAL                            a List of every namespace's
 //	GET /apis/GROUP/VERSION/namespaces/{ns}/PLURAL            a List of one namespace's
