@@ -2,6 +2,7 @@ package netpolicy
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 type Enforcer struct {
 	cfg     Config
 	log     *slog.Logger
+	debug   bool // the logger takes debug records: each verdict is logged
 	metrics *metrics
 	// set is the policy set verdicts are asked of; nil until the first
 	// Update.
@@ -49,6 +51,7 @@ func New(cfg Config) (*Enforcer, error) {
 	return &Enforcer{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "netpolicy"),
+		debug:   cfg.Logger.Enabled(context.Background(), slog.LevelDebug),
 		metrics: newMetrics(),
 		drops:   newRecent(dropMemory, dropMemoryFor),
 	}, nil

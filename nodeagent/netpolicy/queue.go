@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
 	"time"
@@ -20,8 +19,8 @@ import (
 
 // copyLen is how much of each queued packet the kernel copies to the
 // listener: the IPv4 header (at most 60 bytes) and the first 4 bytes of
-// the transport header (the ports) fit.
-const copyLen = 128
+// the transport header (the ports).
+const copyLen = 64
 
 // readBuffer is the queue socket's receive buffer: room for bursts of new
 // connections while the listener is busy.
@@ -71,7 +70,8 @@ func (e *Enforcer) Run(ctx context.Context) error {
 		Copymode:     nfqueue.NfQnlCopyPacket,
 		Flags:        flags,
 		AfFamily:     unix.AF_INET,
-		WriteTimeout: time.Second,
+		// No WriteTimeout: the kernel takes a verdict in the send itself,
+		// and a deadline would cost a timer update per packet.
 	})
 	if err != nil {
 		return fmt.Errorf("open netfilter queue %d: %w", e.cfg.QueueNum, err)
@@ -170,7 +170,7 @@ func (v verdicter) handle(a nfqueue.Attribute) int {
 		}
 		v.send(id, nfqueue.NfDrop, 0)
 	}
-	if e.log.Enabled(context.Background(), slog.LevelDebug) {
+	if e.debug {
 		e.log.Debug("verdict", "reason", verdict.Reason())
 	}
 	return 0

@@ -23,7 +23,6 @@ import (
 	"github.com/shoal-run/shoal/nodeagent/internal/nettest"
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/policies/network"
-	"github.com/shoal-run/shoal/testenv"
 )
 
 // The rig: node "n1" is a fresh network namespace with a real pod network
@@ -121,16 +120,7 @@ func (r *rig) enforcer(cfg Config) *Enforcer {
 // removed at cleanup.
 func (r *rig) netns(name string) string {
 	r.t.Helper()
-	path, err := testenv.NewNetNS(filepath.Join(r.base, "netns"), name)
-	if err != nil {
-		r.t.Fatalf("create network namespace %s: %v", name, err)
-	}
-	r.t.Cleanup(func() {
-		if err := testenv.RemoveNetNS(path); err != nil {
-			r.t.Errorf("remove network namespace %s: %v", path, err)
-		}
-	})
-	return path
+	return nettest.NetNS(r.t, r.base, name)
 }
 
 // pod creates a pod of n1 in namespace ns with labels "k=v,...", its

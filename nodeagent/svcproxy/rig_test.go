@@ -21,7 +21,6 @@ import (
 	"github.com/shoal-run/shoal/nodeagent/internal/nettest"
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/reconciler/services"
-	"github.com/shoal-run/shoal/testenv"
 	"github.com/vishvananda/netlink"
 )
 
@@ -180,16 +179,7 @@ func (r *rig) config() Config {
 // removed at cleanup.
 func (r *rig) netns(name string) string {
 	r.t.Helper()
-	path, err := testenv.NewNetNS(filepath.Join(r.base, "netns"), name)
-	if err != nil {
-		r.t.Fatalf("create network namespace %s: %v", name, err)
-	}
-	r.t.Cleanup(func() {
-		if err := testenv.RemoveNetNS(path); err != nil {
-			r.t.Errorf("remove network namespace %s: %v", path, err)
-		}
-	})
-	return path
+	return nettest.NetNS(r.t, r.base, name)
 }
 
 // handle returns a netlink handle in the namespace at path, closed at cleanup.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shoal-run/shoal/nodeagent/internal/netnsexec"
+	"github.com/shoal-run/shoal/testenv"
 )
 
 // Listen makes a TCP listener on addr (host:port) inside the namespace at
@@ -193,4 +195,20 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// NetNS makes a network namespace (lo up) bind-mounted at dir/netns/name,
+// removed at cleanup.
+func NetNS(t testing.TB, dir, name string) string {
+	t.Helper()
+	path, err := testenv.NewNetNS(filepath.Join(dir, "netns"), name)
+	if err != nil {
+		t.Fatalf("create network namespace %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := testenv.RemoveNetNS(path); err != nil {
+			t.Errorf("remove network namespace %s: %v", path, err)
+		}
+	})
+	return path
 }
