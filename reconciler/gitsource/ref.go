@@ -12,9 +12,14 @@ import (
 	"github.com/shoal-run/shoal/manifests"
 )
 
-// ErrRefNotFound: the remote has no ref by that name, and no commit by
-// that hash that can be fetched.
-var ErrRefNotFound = errors.New("no such ref or commit on the remote")
+// Errors of LoadRef.
+var (
+	// ErrRefNotFound: the remote has no ref by that name, and no commit by
+	// that hash that can be fetched.
+	ErrRefNotFound = errors.New("no such ref or commit on the remote")
+	// ErrBadRef: what was given cannot be a ref name or a commit hash.
+	ErrBadRef = errors.New("not a ref name or a commit hash")
+)
 
 // planRefs is where LoadRef keeps in the clone what it fetched, apart
 // from the followed branch's remote-tracking ref, which it never moves.
@@ -32,8 +37,8 @@ const planRefs = "refs/shoal/plan/"
 //     branch; by its full hash, any commit the server lets a client fetch.
 //
 // The Revision's Ref is the full ref name matched, or the hash as given.
-// Errors: ErrRefNotFound (the remote's refs and commits have no such
-// name); a *LoadError naming the commit and every diagnostic
+// Errors: ErrBadRef; ErrRefNotFound (the remote's refs and commits have
+// no such name); a *LoadError naming the commit and every diagnostic
 // (file:line: object: message) when its manifests do not load; the
 // network errors of a Sync (IsTransient, IsAuth). The Set is nil whenever
 // the error is not.
@@ -80,9 +85,9 @@ func (s *Source) LoadRef(ctx context.Context, ref string) (Revision, *manifests.
 func checkRef(ref string) error {
 	switch {
 	case ref == "":
-		return errors.New("no ref given: name a branch, a ref or a commit")
+		return fmt.Errorf("no ref given: %w; name a branch, a ref or a commit", ErrBadRef)
 	case strings.HasPrefix(ref, "-"), strings.Contains(ref, ".."), strings.ContainsAny(ref, " \t\n\r~^:?*[\\"):
-		return fmt.Errorf("%q is not a ref name or a commit hash", ref)
+		return fmt.Errorf("%q: %w", ref, ErrBadRef)
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func TestLoadRef(t *testing.T) {
 		}
 	}
 	for _, ref := range []string{"", "a..b", "x:y", "-x", "a b"} {
-		if _, _, err := s.LoadRef(ctx, ref); err == nil || errors.Is(err, ErrRefNotFound) {
+		if _, _, err := s.LoadRef(ctx, ref); !errors.Is(err, ErrBadRef) {
 			t.Errorf("LoadRef(%q): %v, want a refusal", ref, err)
 		}
 	}
