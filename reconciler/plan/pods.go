@@ -133,40 +133,35 @@ func pair(starts, stops []PodChange) (replaced, started, stopped []PodChange) {
 		}
 	}
 	used := make([]bool, len(stops))
+	// match returns the first stop left of start's workload (on its node
+	// when sameNode), or -1.
+	match := func(start PodChange, sameNode bool) int {
+		if start.Owner == "" {
+			return -1
+		}
+		for _, j := range byGroup[group{start.Namespace, start.Owner}] {
+			if !used[j] && (!sameNode || start.Node != "" && stops[j].Node == start.Node) {
+				return j
+			}
+		}
+		return -1
+	}
 	sortChanges(starts)
-	var waiting []int // starts not paired on their node
-	take := func(i, j int) {
-		used[j] = true
-		c := starts[i]
-		c.Replaces, c.OldNode = stops[j].Name, stops[j].Node
-		replaced = append(replaced, c)
+	paired := make([]bool, len(starts))
+	for _, sameNode := range []bool{true, false} {
+		for i, s := range starts {
+			if paired[i] {
+				continue
+			}
+			if j := match(s, sameNode); j >= 0 {
+				used[j], paired[i] = true, true
+				s.Replaces, s.OldNode = stops[j].Name, stops[j].Node
+				replaced = append(replaced, s)
+			}
+		}
 	}
 	for i, s := range starts {
-		found := false
-		for _, j := range byGroup[group{s.Namespace, s.Owner}] {
-			if !used[j] && s.Owner != "" && stops[j].Node == s.Node && s.Node != "" {
-				take(i, j)
-				found = true
-				break
-			}
-		}
-		if !found {
-			waiting = append(waiting, i)
-		}
-	}
-	for _, i := range waiting {
-		s := starts[i]
-		found := false
-		if s.Owner != "" {
-			for _, j := range byGroup[group{s.Namespace, s.Owner}] {
-				if !used[j] {
-					take(i, j)
-					found = true
-					break
-				}
-			}
-		}
-		if !found {
+		if !paired[i] {
 			started = append(started, s)
 		}
 	}
