@@ -49,7 +49,8 @@ Output formats: the default text, and json (the leader's plan.Result).`,
 		Example: `  shoal plan --ref feature
   shoal plan --ref refs/pull/7/head -o json
   shoal plan --ref 1a2b3c4d`,
-		Args: cobra.MaximumNArgs(1),
+		// Wrong arguments and flags are errors (1), never "changes" (2).
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			code, err := runPlan(cmd, &o, ref, output, args)
 			if err != nil {
@@ -62,6 +63,10 @@ Output formats: the default text, and json (the leader's plan.Result).`,
 			return nil
 		},
 	}
+	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		fmt.Fprintln(cmd.ErrOrStderr(), "shoal plan:", err)
+		return exitError{planFailed}
+	})
 	o.bindServer(cmd)
 	cmd.Flags().StringVar(&ref, "ref", "", "the branch, tag, ref or commit to plan (or give it as the argument)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json (default: text)")
@@ -74,6 +79,8 @@ Output formats: the default text, and json (the leader's plan.Result).`,
 // runPlan asks for the plan, prints it and returns the exit code.
 func runPlan(cmd *cobra.Command, o *connectOptions, ref, output string, args []string) (int, error) {
 	switch {
+	case len(args) > 1:
+		return 0, fmt.Errorf("one ref at a time: got %s", strings.Join(args, " "))
 	case len(args) == 1 && ref != "" && args[0] != ref:
 		return 0, fmt.Errorf("two refs given: --ref %s and %s", ref, args[0])
 	case len(args) == 1:

@@ -145,7 +145,7 @@ Plan: 1 to add, 2 to change, 2 to remove; pods: 1 to start, 1 to stop, 3 to repl
 	if code != planFailed || !strings.Contains(errOut, `"nope": no such ref or commit on the remote`) {
 		t.Errorf("plan nope: exit %d: %s", code, errOut)
 	}
-	for _, args := range [][]string{{"plan"}, {"plan", "--ref", "a", "b"}, {"plan", "--ref", "feature", "-o", "yaml"}} {
+	for _, args := range [][]string{{"plan"}, {"plan", "--ref", "a", "b"}, {"plan", "--ref", "feature", "-o", "yaml"}, {"plan", "a", "b"}, {"plan", "--nope"}} {
 		if _, errOut, code := run(t, append(args, "--server", srv.URL)...); code != planFailed || !strings.HasPrefix(errOut, "shoal plan: ") {
 			t.Errorf("%v: exit %d: %s", args, code, errOut)
 		}
