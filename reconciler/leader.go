@@ -204,6 +204,7 @@ type term struct {
 	members  string                          // fingerprint of the membership, to notice changes
 	batch    gossip.Batch                    // the step's ledger writes, applied by flush
 	lastPods []*corev1.Pod                   // the last plan's pods, for pod requests
+	lastIn   *Input                          // the last step's input, for plans (read-only)
 	pending  map[types.NamespacedName]string // FailedScheduling messages recorded
 	routeErr map[string]string               // routing errors recorded, by object
 	// failedCreate and forbidden are the FailedCreate messages recorded,
@@ -438,7 +439,7 @@ func (t *term) step(ctx context.Context) {
 		t.flush()
 		return
 	}
-	t.lastPods = plan.Pods
+	t.lastPods, t.lastIn = plan.Pods, &in
 	t.recordNodeSpecs(plan.NodeSpecs)
 	t.recordOwned(plan.Replicas)
 	for key, sets := range plan.Deployments.Put {

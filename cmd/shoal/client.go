@@ -33,6 +33,7 @@ func newClientCommands(now func() time.Time, loc *time.Location) []*cobra.Comman
 		newDeleteCommand(),
 		newPortForwardCommand(),
 		newProxyCommand(),
+		newPlanCommand(),
 	}
 }
 

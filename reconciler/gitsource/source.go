@@ -282,17 +282,27 @@ func (s *Source) LastGood() (Revision, *manifests.Set) {
 	return s.good.rev, s.good.set
 }
 
-// lsRemote lists the remote's refs (no objects) and returns the branch head.
-func (s *Source) lsRemote(ctx context.Context) (plumbing.Hash, error) {
+// listRefs lists the remote's refs (no objects are transferred); an
+// empty remote is ErrEmptyRepository.
+func (s *Source) listRefs(ctx context.Context) ([]*plumbing.Reference, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{s.cfg.URL}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: s.auth})
 	if err != nil {
-		return plumbing.ZeroHash, classify("ls-remote", s.cfg.URL, err)
+		return nil, classify("ls-remote", s.cfg.URL, err)
 	}
 	if len(refs) == 0 {
-		return plumbing.ZeroHash, fmt.Errorf("git ls-remote %s: %w", redact(s.cfg.URL), ErrEmptyRepository)
+		return nil, fmt.Errorf("git ls-remote %s: %w", redact(s.cfg.URL), ErrEmptyRepository)
+	}
+	return refs, nil
+}
+
+// lsRemote lists the remote's refs and returns the branch head.
+func (s *Source) lsRemote(ctx context.Context) (plumbing.Hash, error) {
+	refs, err := s.listRefs(ctx)
+	if err != nil {
+		return plumbing.ZeroHash, err
 	}
 	for _, r := range refs {
 		if r.Name() == s.ref && r.Type() == plumbing.HashReference {
@@ -354,27 +364,36 @@ func (s *Source) fetch(ctx context.Context, head plumbing.Hash) (Outcome, error)
 		}
 		return Cached, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
 	op := "fetch"
 	if fresh {
 		op = "clone"
 	}
 	s.log.Debug("fetching", "op", op, "head", head.String()[:12])
-	err = s.repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: "origin",
-		RefSpecs:   []config.RefSpec{config.RefSpec("+" + s.ref.String() + ":" + s.remoteRef().String())},
-		Auth:       s.auth,
-		Tags:       git.NoTags,
-		Force:      true,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return 0, classify(op, s.cfg.URL, err)
+	if err := s.fetchSpec(ctx, op, "+"+s.ref.String()+":"+s.remoteRef().String()); err != nil {
+		return 0, err
 	}
 	if fresh {
 		return Cloned, nil
 	}
 	return Fetched, nil
+}
+
+// fetchSpec fetches one refspec from origin into the clone, bounded by
+// Config.Timeout; op names the operation in errors.
+func (s *Source) fetchSpec(ctx context.Context, op, spec string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	err := s.repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: "origin",
+		RefSpecs:   []config.RefSpec{config.RefSpec(spec)},
+		Auth:       s.auth,
+		Tags:       git.NoTags,
+		Force:      true,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return classify(op, s.cfg.URL, err)
+	}
+	return nil
 }
 
 func (s *Source) revision(c *object.Commit) Revision {
