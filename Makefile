@@ -36,6 +36,7 @@ bench: ## Run the benchmarks (see docs/BENCHMARKS.md; the pod benchmarks need ro
 	$(GO) test -run '^$$' -bench Convergence50 -benchtime 3x ./gossip/
 	$(GO) test -run '^$$' -bench Proxy -benchtime 3s -benchmem ./nodeagent/ingress/
 	$(GO) test -run '^$$' -bench . -benchmem ./policies/network/
+	$(GO) test -run '^$$' -bench Policy -benchtime 3s ./nodeagent/netpolicy/
 	$(GO) test -run '^$$' -bench GitPushToRunning -benchtime 20x ./testenv/e2e/
 	$(GO) test -run '^$$' -bench LeaderFailover -benchtime 10x ./testenv/e2e/
 

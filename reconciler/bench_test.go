@@ -77,7 +77,15 @@ spec:
 // once the first plans are recorded and their pods reported running (a
 // step on an unchanged commit), with the Memo that those steps filled, as
 // the leader keeps it while its commit does not change.
-func BenchmarkComputeRepository(b *testing.B) {
+func BenchmarkComputeRepository(b *testing.B) { benchRepository(b, false) }
+
+// BenchmarkComputeRepositoryAdmitted is BenchmarkComputeRepository with a
+// LimitRange (a default memory limit and cpu request) and a ResourceQuota
+// (pods, cpu and memory, with room for all) in each of its 20 namespaces: every pod is
+// defaulted and counted at every step.
+func BenchmarkComputeRepositoryAdmitted(b *testing.B) { benchRepository(b, true) }
+
+func benchRepository(b *testing.B, admitted bool) {
 	var m strings.Builder
 	for i := 0; i < 1000; i++ {
 		fmt.Fprintf(&m, `---
@@ -138,11 +146,30 @@ spec:
           containers: [{name: c, image: busybox}]
 `, i, i%20, i, i%20)
 	}
+	objects := 5000
+	if admitted {
+		for ns := 0; ns < 20; ns++ {
+			fmt.Fprintf(&m, `---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: defaults, namespace: ns%d}
+spec:
+  limits: [{type: Container, default: {memory: 64Mi}, defaultRequest: {cpu: 10m}}]
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: room, namespace: ns%d}
+spec:
+  hard: {pods: "1000", requests.cpu: "100", requests.memory: 100Gi}
+`, ns, ns)
+		}
+		objects += 40
+	}
 	set, err := loadFS(fstest.MapFS{"m.yaml": {Data: []byte(m.String())}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if set.Len() != 5000 {
+	if set.Len() != objects {
 		b.Fatalf("%d objects", set.Len())
 	}
 	in := Input{Desired: set, ClusterCIDR: netip.MustParsePrefix("10.244.0.0/16"), Now: now, PodCIDRs: map[string]string{}}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/policies/admission"
 	"github.com/shoal-run/shoal/reconciler/cronjobs"
 	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/deployments"
@@ -142,7 +143,9 @@ type Plan struct {
 	Pending map[types.NamespacedName]string
 	Failed  map[types.NamespacedName]string
 	// Pods are every desired pod: the bare pods and those the controllers
-	// keep (Input.Desired's with the controllers' added).
+	// keep (Input.Desired's with the controllers' added), with the
+	// LimitRange defaults of their namespace, without those a LimitRange
+	// or ResourceQuota refused (see admitPods).
 	Pods []*corev1.Pod
 	// Replicas is the controllers' plan: records to create and delete,
 	// sequences, status.
@@ -160,6 +163,16 @@ type Plan struct {
 	// Service allocations to record (package services); zero when
 	// Input.Desired is nil.
 	Routes services.Plan
+	// FailedCreate are the controllers (by key, "Kind/namespace/name")
+	// that a LimitRange or a ResourceQuota kept from creating a pod this
+	// step, with the API server's message for the first pod refused
+	// (`pods "web-7c2xk" is forbidden: exceeded quota: ...`); Forbidden
+	// are the bare pods of Git refused so, with theirs: they stay
+	// Pending. Quotas are the ResourceQuotas' usage after the step (see
+	// admitPods).
+	FailedCreate map[string]string
+	Forbidden    map[types.NamespacedName]string
+	Quotas       []admission.QuotaStatus
 }
 
 // Compute decides what every node runs. It is pure: no I/O, no clock but
@@ -169,7 +182,9 @@ type Plan struct {
 // Node objects in the desired state add their labels to the node's own
 // (the repository wins on a conflict) and cordon it with
 // spec.unschedulable. A node is ready when it is live and its last report
-// has a Ready condition that is True. Bare pods are placed by
+// has a Ready condition that is True. The LimitRanges and ResourceQuotas
+// of the desired state then admit the pods the controllers and Git would
+// create (admitPods). Bare pods are placed by
 // placement.Compute; each live node then gets its pods with the ConfigMaps
 // and Secrets they reference from its namespace (volumes, projected
 // sources, env, envFrom, imagePullSecrets).
@@ -182,6 +197,9 @@ func Compute(in Input) Plan {
 		Place:      map[types.NamespacedName]string{},
 		Pending:    map[types.NamespacedName]string{},
 		Failed:     map[types.NamespacedName]string{},
+
+		FailedCreate: map[string]string{},
+		Forbidden:    map[types.NamespacedName]string{},
 	}
 	allocateCIDRs(in, &plan)
 	if in.Desired == nil {
@@ -196,28 +214,11 @@ func Compute(in Input) Plan {
 	}
 
 	plan.Replicas, plan.Deployments, plan.Jobs, plan.CronJobs = computeControllers(in)
-	bare := manifests.Of[*corev1.Pod](in.Desired)
-	plan.Pods = make([]*corev1.Pod, 0, len(bare)+len(plan.Replicas.Pods)+len(plan.Jobs.Pods)+len(in.Quarantined))
-	plan.Pods = append(plan.Pods, bare...)
-	plan.Pods = append(plan.Pods, plan.Replicas.Pods...)
-	plan.Pods = append(plan.Pods, plan.Jobs.Pods...)
-	for _, key := range sortedKeys(in.Quarantined) {
-		p := in.Quarantined[key]
-		plan.Pods = append(plan.Pods, &p)
-	}
-	// Pods let go this step run on, where they are, as the caller records
-	// them with the quarantined ones.
-	for _, key := range sortedKeys(plan.Replicas.Release) {
-		if _, ok := in.Quarantined[key]; !ok {
-			plan.Pods = append(plan.Pods, plan.Replicas.Release[key])
-		}
-	}
 	npods := 0
 	for _, n := range in.Nodes {
 		npods += len(n.Pods)
 	}
 	pin := placement.Input{
-		Pods:          plan.Pods,
 		Placements:    in.Placements,
 		Now:           in.Now,
 		NodeLostAfter: in.NodeLostAfter,
@@ -257,10 +258,25 @@ func Compute(in Input) Plan {
 		DaemonSets: manifests.Of[*appsv1.DaemonSet](in.Desired), Nodes: pin.Nodes, Actual: reported,
 		States: in.DaemonStates, Now: in.Now, NodeLostAfter: in.NodeLostAfter, Memo: dmemo,
 	})
-	if len(plan.Daemons.Pods) > 0 {
-		plan.Pods = append(plan.Pods, plan.Daemons.Pods...)
-		pin.Pods = plan.Pods
+	bare := admitPods(in, &plan, manifests.Of[*corev1.Pod](in.Desired), reported)
+
+	plan.Pods = make([]*corev1.Pod, 0, len(bare)+len(plan.Replicas.Pods)+len(plan.Jobs.Pods)+len(in.Quarantined)+len(plan.Daemons.Pods))
+	plan.Pods = append(plan.Pods, bare...)
+	plan.Pods = append(plan.Pods, plan.Replicas.Pods...)
+	plan.Pods = append(plan.Pods, plan.Jobs.Pods...)
+	for _, key := range sortedKeys(in.Quarantined) {
+		p := in.Quarantined[key]
+		plan.Pods = append(plan.Pods, &p)
 	}
+	// Pods let go this step run on, where they are, as the caller records
+	// them with the quarantined ones.
+	for _, key := range sortedKeys(plan.Replicas.Release) {
+		if _, ok := in.Quarantined[key]; !ok {
+			plan.Pods = append(plan.Pods, plan.Replicas.Release[key])
+		}
+	}
+	plan.Pods = append(plan.Pods, plan.Daemons.Pods...)
+	pin.Pods = plan.Pods
 	pp := placement.Compute(pin)
 	plan.Place, plan.Remove, plan.Pending, plan.Failed = pp.Place, pp.Remove, pp.Pending, pp.Failed
 

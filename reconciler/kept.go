@@ -26,8 +26,9 @@ const (
 )
 
 // applied returns the commit in force with the objects kept though
-// removed from Git (package prune), and records the inventory's changes
-// in the step's batch. The inventory is diffed only when the commit or the
+// removed from Git (package prune) and without those its admission
+// policies refuse (see load), and records the inventory's changes in the
+// step's batch. The inventory is diffed only when the commit or the
 // ledger's kept records changed (a ledger watch says so), so a step on an
 // unchanged commit pays nothing for it.
 func (t *term) applied(now time.Time) *manifests.Set {
@@ -44,6 +45,11 @@ func (t *term) applied(now time.Time) *manifests.Set {
 		Desired: t.desired, Commit: t.rev.Commit, Now: now,
 		Records: readRecords[prune.Record](t.ledger, PrefixKept), MaxRecordSize: gossip.MaxValueSize,
 	})
+	// A refused object is in Git, so not removed from it, but it was not
+	// applied: its record (if any) stays as it last ran.
+	for _, r := range t.refused {
+		delete(plan.Put, prune.RecordKey(r.Key))
+	}
 	writeRecords(t, PrefixKept, plan.Put, plan.Delete)
 	ev := t.r.cfg.Events
 	for _, key := range plan.Removed {
@@ -69,6 +75,9 @@ func (t *term) applied(now time.Time) *manifests.Set {
 		t.log.Warn("kept object's record is unusable: it does not run", "key", PrefixKept+rk, "err", why)
 	}
 	t.withKept = plan.Desired
+	if len(t.refused) > 0 {
+		t.withKept = plan.Desired.Without(refusedKeys(t.refused)...)
+	}
 	return t.withKept
 }
 

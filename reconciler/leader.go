@@ -20,6 +20,7 @@ import (
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/gossip/transport"
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/policies/admission"
 	"github.com/shoal-run/shoal/reconciler/cronjobs"
 	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/deployments"
@@ -47,7 +48,7 @@ type Transport interface {
 // Source is the Git source of the desired state; *gitsource.Source
 // implements it.
 type Source interface {
-	Run(ctx context.Context, apply func(gitsource.Revision, *manifests.Set), report func(gitsource.Revision, error)) error
+	Run(ctx context.Context, apply func(gitsource.Result), report func(gitsource.Revision, error)) error
 	Config() gitsource.Config
 }
 
@@ -83,7 +84,8 @@ type Config struct {
 	// Metrics, if set, are updated (see NewMetrics).
 	Metrics *Metrics
 	// Events, if set, receives the leader's events (FailedScheduling,
-	// Scheduled, SuccessfulCreate, ScalingReplicaSet, Completed, ...).
+	// Scheduled, SuccessfulCreate, ScalingReplicaSet, Completed,
+	// FailedAdmission, FailedCreate, ...).
 	Events *events.Store
 }
 
@@ -119,6 +121,15 @@ type View struct {
 	// Services with their addresses, node ports and endpoints, and the
 	// Ingresses; nil before the first commit loads.
 	Routes *services.Table
+	// Refused are the objects of the commit in force that its admission
+	// policies refuse (they do not run), sorted by kind, namespace and
+	// name.
+	Refused []admission.Refusal
+	// ResourceQuotas are the desired state's, with the usage the last
+	// step counted (status.hard and status.used); LimitRanges are the
+	// desired state's. Both sorted by namespace and name.
+	ResourceQuotas []corev1.ResourceQuota
+	LimitRanges    []corev1.LimitRange
 }
 
 // New validates cfg and returns a Reconciler.
@@ -175,6 +186,10 @@ type term struct {
 	wake    chan struct{}
 	desired *manifests.Set // the commit in force
 	rev     gitsource.Revision
+	// refused are the objects of desired that the admission policies
+	// refuse, decided once per commit (see load); applied leaves them out.
+	refused   []admission.Refusal
+	admission *admission.Config // the policies desired runs under
 	// withKept is desired with the objects kept though removed from Git
 	// (see applied), computed for the commit keptFor; keptWatch signals a
 	// change of the ledger's kept records, which sets keptDirty.
@@ -190,8 +205,13 @@ type term struct {
 	members  string                          // fingerprint of the membership, to notice changes
 	batch    gossip.Batch                    // the step's ledger writes, applied by flush
 	lastPods []*corev1.Pod                   // the last plan's pods, for pod requests
+	lastIn   *Input                          // the last step's input, for plans (read-only)
 	pending  map[types.NamespacedName]string // FailedScheduling messages recorded
 	routeErr map[string]string               // routing errors recorded, by object
+	// failedCreate and forbidden are the FailedCreate messages recorded,
+	// by controller key and by bare pod.
+	failedCreate map[string]string
+	forbidden    map[types.NamespacedName]string
 	// memo is Compute's Memo for the commit in force, replaced with each
 	// new commit; sets keeps the Deployments' ReplicaSet records decoded,
 	// so that unchanged ones are the same values from step to step.
@@ -234,26 +254,22 @@ func (r *Reconciler) Lead(ctx context.Context, tm gossip.Term) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t.startPreviews(ctx, &wg)
-	desiredCh := make(chan struct {
-		rev gitsource.Revision
-		set *manifests.Set
-	}, 1)
+	desiredCh := make(chan gitsource.Result, 1)
 	if src := r.cfg.Source; src != nil {
 		wg.Go(func() {
-			_ = src.Run(ctx, func(rev gitsource.Revision, set *manifests.Set) {
-				t.recordSync(rev, nil)
+			_ = src.Run(ctx, func(res gitsource.Result) {
+				// The commit applies; its admission file's error, if any,
+				// is the sync's to show.
+				t.recordSync(res.Revision, true, res.AdmissionErr)
 				// Latest wins: replace a value not yet taken.
 				select {
 				case <-desiredCh:
 				default:
 				}
-				desiredCh <- struct {
-					rev gitsource.Revision
-					set *manifests.Set
-				}{rev, set}
+				desiredCh <- res
 			}, func(rev gitsource.Revision, err error) {
 				if err != nil {
-					t.recordSync(rev, err)
+					t.recordSync(rev, false, err)
 				}
 			})
 		})
@@ -266,10 +282,8 @@ func (r *Reconciler) Lead(ctx context.Context, tm gossip.Term) {
 		case <-ctx.Done():
 			t.log.Info("reconciler stopped: leadership lost or node stopping")
 			return
-		case d := <-desiredCh:
-			t.desired, t.rev = d.set, d.rev
-			t.memo = nil // a new commit: nothing derived from the last one is of use
-			t.log.Info("desired state loaded", "commit", d.rev.Short(), "objects", d.set.Len())
+		case res := <-desiredCh:
+			t.load(res)
 		case req := <-r.requests:
 			req.reply <- t.handle(req)
 		case <-r.cfg.Statuses.Changed():
@@ -307,8 +321,10 @@ func (t *term) gather(ctx context.Context) {
 	t.log.Info("gathered the nodes' actual pods", "missing", missing)
 }
 
-// recordSync writes the outcome of a sync to the ledger.
-func (t *term) recordSync(rev gitsource.Revision, err error) {
+// recordSync writes the outcome of a sync to the ledger: applied says rev
+// is now the commit in force, err is the sync's error (for an applied
+// commit, its admission file's).
+func (t *term) recordSync(rev gitsource.Revision, applied bool, err error) {
 	cfg := gitsource.Config{}
 	if t.r.cfg.Source != nil {
 		cfg = t.r.cfg.Source.Config()
@@ -323,15 +339,21 @@ func (t *term) recordSync(rev gitsource.Revision, err error) {
 	}
 	rec.Repo, rec.Ref, rec.Term = RedactURL(cfg.URL), ref, t.term
 	now := t.r.cfg.Now().UTC()
-	if err == nil {
+	if applied {
 		rec.Commit, rec.Message, rec.Author, rec.Time = rev.Commit, firstLine(rev.Message), rev.Author, now
+	}
+	if err == nil {
 		rec.Error, rec.ErrorCommit, rec.ErrorTime = "", "", time.Time{}
 	} else {
 		rec.Error, rec.ErrorTime = err.Error(), now
 		rec.ErrorCommit = ""
 		var le *gitsource.LoadError
-		if errors.As(err, &le) {
+		var ae *gitsource.AdmissionError
+		switch {
+		case errors.As(err, &le):
 			rec.ErrorCommit = le.Revision.Commit
+		case errors.As(err, &ae):
+			rec.ErrorCommit = ae.Revision.Commit
 		}
 		if len(rec.Error) > 16<<10 {
 			rec.Error = rec.Error[:16<<10] + "\n(truncated)"
@@ -420,7 +442,7 @@ func (t *term) step(ctx context.Context) {
 		t.flush()
 		return
 	}
-	t.lastPods = plan.Pods
+	t.lastPods, t.lastIn = plan.Pods, &in
 	t.recordNodeSpecs(plan.NodeSpecs)
 	t.recordOwned(plan.Replicas)
 	for key, sets := range plan.Deployments.Put {
@@ -447,6 +469,7 @@ func (t *term) step(ctx context.Context) {
 	t.flush()
 	t.updateView(in, plan, failed, addrs)
 	t.recordEvents(in, plan)
+	t.recordAdmission(plan)
 	routes, _ := json.Marshal(plan.Routes.Table)
 	for node, content := range plan.Nodes {
 		if addr := addrs[node]; addr != "" {
@@ -591,10 +614,12 @@ func (t *term) push(ctx context.Context, node, addr string, c NodeContent, route
 	}()
 }
 
-// updateView publishes the pods that no live node reports: pending ones,
-// failed ones, and those placed on a node that does not answer (with its
-// last report, else phase Unknown), as Kubernetes shows them; and the
-// workload objects with their status (see Workloads).
+// updateView publishes the pods that no live node reports: pending ones
+// (those a LimitRange or ResourceQuota refuses too), failed ones, and
+// those placed on a node that does not answer (with its last report, else
+// phase Unknown), as Kubernetes shows them; the workload objects with
+// their status (see Workloads); what admission refuses; and the quotas
+// with their usage.
 func (t *term) updateView(in Input, plan Plan, failed map[types.NamespacedName]failure, live map[string]string) {
 	var out []corev1.Pod
 	// Every desired pod, failed bare pods included (plan.Pods lacks them).
@@ -629,9 +654,16 @@ func (t *term) updateView(in Input, plan Plan, failed map[types.NamespacedName]f
 			out = append(out, *q)
 		}
 	}
+	for _, key := range sortedKeys(plan.Forbidden) {
+		if p, ok := in.Desired.Get("Pod", key.Namespace, key.Name).(*corev1.Pod); ok {
+			out = append(out, forbiddenPod(p, plan.Forbidden[key]))
+		}
+	}
 	w, n := workloads(in, plan), network(in, plan)
+	quotas, ranges := quotaObjects(in.Desired, plan.Quotas)
 	t.r.mu.Lock()
-	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Workloads: w, Network: n, Routes: &plan.Routes.Table}
+	t.r.view = View{Term: t.term, Revision: t.rev, Unscheduled: out, Workloads: w, Network: n, Routes: &plan.Routes.Table,
+		Refused: t.refused, ResourceQuotas: quotas, LimitRanges: ranges}
 	t.r.mu.Unlock()
 }
 

@@ -236,6 +236,9 @@ func (r *gitRepo) git(args ...string) string {
 
 func (r *gitRepo) push(file, content, msg string) string {
 	r.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(r.work, file)), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(r.work, file), []byte(content), 0o644); err != nil {
 		r.t.Fatal(err)
 	}
@@ -572,4 +575,108 @@ func TestPruneOptOut(t *testing.T) {
 	if err := b.rec.Delete(ctx, "Deployment", "default", "kept"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleting it again: %v", err)
 	}
+}
+
+var hostPathPolicy = testenv.AdmissionYAML("forbidHostPath: true")
+
+const logsAndWeb = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: logs}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: logs}}
+  template:
+    metadata: {labels: {app: logs}}
+    spec:
+      containers: [{name: c, image: busybox}]
+      volumes: [{name: varlog, hostPath: {path: /var/log}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec: {containers: [{name: c, image: busybox}]}
+`
+
+// TestAdmissionPolicies runs three members over real gossip, transport
+// and Git with an admission file: the object it refuses does not run and
+// is reported (ledger record for shoal status, FailedAdmission event, the
+// leader's view), the rest of the commit runs; a commit whose admission
+// file does not load applies under the last good policies, on a new
+// leader too, and its sync reports the file's error; a fixed file lets
+// the object run.
+func TestAdmissionPolicies(t *testing.T) {
+	repo := newGitRepo(t)
+	repo.push(".shoal/admission.yaml", hostPathPolicy, "policy")
+	good := repo.push("apps.yaml", logsAndWeb, "apps")
+	a, b, c := startThree(t, repo.url, nil)
+	all := []*member{a, b, c}
+	running := func(ms []*member, prefix string) int {
+		n := 0
+		for _, m := range ms {
+			for _, p := range m.pods() {
+				if strings.HasPrefix(p, prefix) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	refused := func(m *member, commit string) bool {
+		r, ok := Refused(m.cluster.Ledger(), "refs/heads/main")
+		return ok && r.Commit == commit && r.Total == 1 && len(r.Objects) == 1 && r.Objects[0].Key.String() == "Deployment/default/logs" &&
+			r.Objects[0].Source.File == "apps.yaml" && r.Objects[0].Source.Line == 1 && r.Objects[0].Violations[0].Rule == "forbidHostPath" &&
+			r.Objects[0].Violations[0].Field == "spec.template.spec.volumes[0].hostPath"
+	}
+	waitFor(t, 15*time.Second, "web running and the refusal recorded on every node", func() bool {
+		return running(all, "web") == 1 && refused(a, good) && refused(b, good) && refused(c, good)
+	})
+	if n := running(all, "logs-"); n != 0 {
+		t.Fatalf("the refused Deployment runs %d pods", n)
+	}
+	if v := a.rec.View(); len(v.Refused) != 1 || len(v.Deployments) != 0 {
+		t.Fatalf("the leader's view: refused %v, deployments %d", v.Refused, len(v.Deployments))
+	}
+	var events []string
+	for _, e := range a.events.List("") {
+		if e.Reason == ReasonFailedAdmission && e.Type == corev1.EventTypeWarning {
+			events = append(events, e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name+": "+e.Message)
+		}
+	}
+	if len(events) != 1 || !strings.HasPrefix(events[0], "Deployment/logs: Deployment/default/logs (apps.yaml:1) is refused: policy baseline, rule forbidHostPath: ") {
+		t.Fatalf("FailedAdmission events %q", events)
+	}
+
+	// A typo in the file: the commit applies (a new pod runs) under the
+	// last good policies, and the sync reports the file at fault.
+	more := repo.push("more.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: more}\nspec: {containers: [{name: c, image: busybox}]}\n", "more")
+	bad := repo.push(".shoal/admission.yaml", strings.Replace(hostPathPolicy, "forbidHostPath", "forbidHostPaths", 1), "typo")
+	waitFor(t, 15*time.Second, "the new pod running and the admission error recorded", func() bool {
+		s := Syncs(c.cluster.Ledger())
+
+		return running(all, "more") == 1 && len(s) == 1 && s[0].Commit == bad && s[0].ErrorCommit == bad &&
+			strings.Contains(s[0].Error, ".shoal/admission.yaml:7") && strings.Contains(s[0].Error, "policies of commit "+more[:12]) &&
+			refused(c, bad)
+	})
+	if n := running(all, "logs-"); n != 0 {
+		t.Fatalf("a bad admission file loosened the rules: the refused Deployment runs %d pods", n)
+	}
+
+	// A new leader takes the same policies from Git.
+	a.stop()
+	rest := []*member{b, c}
+	waitFor(t, 15*time.Second, "b leads with the last good policies", func() bool {
+		v := b.rec.View()
+		return v.Revision.Commit == bad && len(v.Refused) == 1 && v.Refused[0].Key.Name == "logs"
+	})
+	if n := running(rest, "logs-"); n != 0 {
+		t.Fatalf("after failover the refused Deployment runs %d pods", n)
+	}
+
+	// A good file that allows hostPath lets the Deployment run.
+	fixed := repo.push(".shoal/admission.yaml", strings.Replace(hostPathPolicy, "forbidHostPath", "forbidPrivileged", 1), "allow hostPath")
+	waitFor(t, 15*time.Second, "the Deployment running, the refusal and the error gone", func() bool {
+		_, ok := Refused(c.cluster.Ledger(), "refs/heads/main")
+		s := Syncs(c.cluster.Ledger())
+		return running(rest, "logs-") == 1 && !ok && len(s) == 1 && s[0].Commit == fixed && s[0].Error == ""
+	})
 }

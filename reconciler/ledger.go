@@ -75,7 +75,9 @@ type SyncRecord struct {
 	Author  string    `json:"author,omitempty"`
 	Time    time.Time `json:"time,omitempty"` // when Commit was applied
 	// Error is the last sync's error ("" when it succeeded), with the
-	// commit it concerns when there is one (a commit that does not load).
+	// commit it concerns when there is one (a commit that does not load,
+	// or one whose admission file does not load: that one is Commit too,
+	// since it applies under earlier policies).
 	Error       string    `json:"error,omitempty"`
 	ErrorCommit string    `json:"errorCommit,omitempty"`
 	ErrorTime   time.Time `json:"errorTime,omitempty"`
@@ -94,15 +96,19 @@ func PodCIDR(l *gossip.Ledger, node string) (string, bool) {
 
 // NodeSpecOf returns what the repository's Node object says of node.
 func NodeSpecOf(l *gossip.Ledger, node string) (NodeSpec, bool) {
-	e, ok := l.Get(PrefixNodeSpec + node)
-	if !ok {
-		return NodeSpec{}, false
+	return readRecord[NodeSpec](l, PrefixNodeSpec+node)
+}
+
+// readRecord returns the JSON record at key; false when there is none or
+// it does not decode.
+func readRecord[T any](l *gossip.Ledger, key string) (T, bool) {
+	var v T
+	e, ok := l.Get(key)
+	if !ok || json.Unmarshal(e.Value, &v) != nil {
+		var zero T
+		return zero, false
 	}
-	var s NodeSpec
-	if json.Unmarshal(e.Value, &s) != nil {
-		return NodeSpec{}, false
-	}
-	return s, true
+	return v, true
 }
 
 // Syncs returns the sync records of every tracked ref, sorted by ref.

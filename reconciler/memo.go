@@ -21,9 +21,10 @@ import (
 // over an unchanged commit does not derive again what it derived from the
 // commit's objects: the template hashes of Deployments and DaemonSets, the
 // spec hashes of Jobs, the parsed schedules and Jobs of CronJobs, the pods
-// the controllers make from their templates, what placement reads from
-// each pod and the copies it binds to nodes, each node's content while
-// its pods are the same, and the routing table while its inputs are.
+// the controllers make from their templates, the pods with the defaults
+// of their namespace's LimitRanges, what placement reads from each pod and
+// the copies it binds to nodes, each node's content while its pods are the
+// same, and the routing table while its inputs are.
 //
 // A Memo changes no result: Compute with a Memo returns the plan it
 // returns without one. It relies on what manifests.Set promises: the
@@ -45,6 +46,7 @@ type Memo struct {
 	cronJobs    cronjobs.Memo
 	daemons     daemons.Memo
 	placement   placement.Memo
+	gate        gateMemo
 	nodes       map[string]*nodeMemo
 	routes      *routesMemo
 }

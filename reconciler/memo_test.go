@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"encoding/json"
-	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,23 +9,33 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shoal-run/shoal/manifests"
-	"github.com/shoal-run/shoal/reconciler/cronjobs"
-	"github.com/shoal-run/shoal/reconciler/daemons"
 	"github.com/shoal-run/shoal/reconciler/deployments"
-	"github.com/shoal-run/shoal/reconciler/jobs"
-	"github.com/shoal-run/shoal/reconciler/replicas"
 )
 
 // memoRepo has every kind Compute acts on: bare pods with their
 // ConfigMaps and Secrets, a Node object, a ReplicaSet, a
-// ReplicationController, two Deployments, a Job, a CronJob, a DaemonSet
-// and a volume claim.
+// ReplicationController, two Deployments, a Job, a CronJob, a DaemonSet,
+// a volume claim, and a LimitRange and a ResourceQuota that admit them
+// all.
 const memoRepo = `
+apiVersion: v1
+kind: LimitRange
+metadata: {name: defaults}
+spec:
+  limits: [{type: Container, default: {memory: 512Mi}, defaultRequest: {cpu: 10m}}]
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: roomy}
+spec:
+  hard: {pods: "100", requests.cpu: "10"}
+---
 apiVersion: v1
 kind: Pod
 metadata: {name: bare, labels: {app: bare}}
@@ -222,21 +231,7 @@ func viaJSON[T any](t *testing.T, v T) T {
 // kept throughout (across commits too, which the leader does not need)
 // and checks every plan against Compute without one.
 func TestComputeWithMemoGivesTheSamePlan(t *testing.T) {
-	set := load(t, memoRepo)
-	w := &memoWorld{phases: map[types.NamespacedName]corev1.PodPhase{}, in: Input{
-		Desired:        set,
-		Nodes:          []NodeReport{report("a"), report("b"), report("c")},
-		ClusterCIDR:    netip.MustParsePrefix("10.244.0.0/16"),
-		PodCIDRs:       map[string]string{},
-		Now:            now,
-		Placements:     map[types.NamespacedName]string{},
-		Owned:          map[types.NamespacedName]replicas.Owned{},
-		Seq:            map[string]uint64{},
-		DeploymentSets: map[string]map[string]deployments.Set{},
-		JobStates:      map[string]jobs.State{},
-		CronStates:     map[string]cronjobs.State{},
-		DaemonStates:   map[string]daemons.State{},
-	}}
+	w := newWorld(t, memoRepo, "a", "b", "c")
 	memo := &Memo{}
 	steps := []struct {
 		name   string
@@ -250,6 +245,11 @@ func TestComputeWithMemoGivesTheSamePlan(t *testing.T) {
 			w.in.DaemonStates = viaJSON(t, w.in.DaemonStates)
 			w.in.JobStates = viaJSON(t, w.in.JobStates)
 			w.in.CronStates = viaJSON(t, w.in.CronStates)
+		}},
+		{"the LimitRange changes", func(w *memoWorld) {
+			w.in.Desired = replaced(w.in.Desired, "LimitRange", "defaults", func(o runtime.Object) {
+				o.(*corev1.LimitRange).Spec.Limits[0].Default[corev1.ResourceMemory] = resource.MustParse("1Gi")
+			})
 		}},
 		{"a ConfigMap changes, nothing else", func(w *memoWorld) {
 			w.in.Desired = replaced(w.in.Desired, "ConfigMap", "settings", func(o runtime.Object) {
@@ -335,6 +335,14 @@ func TestComputeWithMemoGivesTheSamePlan(t *testing.T) {
 		}
 		last = got
 		w.record(got)
+	}
+	if len(last.Quotas) != 1 || len(last.FailedCreate) != 0 || len(last.Forbidden) != 0 {
+		t.Fatalf("quota usage %+v; refused %v %v", last.Quotas, last.FailedCreate, last.Forbidden)
+	}
+	for _, p := range last.Pods {
+		if _, ok := p.Annotations["kubernetes.io/limit-ranger"]; !ok && p.Labels[QuarantineLabel] == "" && len(p.OwnerReferences) > 0 {
+			t.Fatalf("pod %s lacks the LimitRange's defaults", p.Name)
+		}
 	}
 	if len(last.Jobs.Pods) == 0 || len(last.Daemons.Pods) != 2 || len(last.Deployments.Controllers) < 3 {
 		t.Fatalf("the steps did not run every controller: %d Job pods, %d daemon pods, %d ReplicaSets",

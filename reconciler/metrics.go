@@ -14,6 +14,8 @@ type Metrics struct {
 	syncSuccess  *prometheus.GaugeVec
 	pushDuration prometheus.Histogram
 	pushErrors   prometheus.Counter
+	refused      prometheus.Gauge
+	forbidden    prometheus.Gauge
 }
 
 // NewMetrics makes the reconciler's metrics.
@@ -41,12 +43,20 @@ func NewMetrics() *Metrics {
 			Name: "shoal_push_errors_total",
 			Help: "Desired-state pushes that failed (retried).",
 		}),
+		refused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shoal_admission_refused_objects",
+			Help: "Objects of the commit in force that its admission policies refuse (they do not run).",
+		}),
+		forbidden: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shoal_admission_forbidden_creates",
+			Help: "Controllers and bare pods that a LimitRange or ResourceQuota kept from creating a pod in the leader's last step.",
+		}),
 	}
 }
 
 // Collectors returns the metrics to register.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.syncDuration, m.syncErrors, m.syncSuccess, m.pushDuration, m.pushErrors}
+	return []prometheus.Collector{m.syncDuration, m.syncErrors, m.syncSuccess, m.pushDuration, m.pushErrors, m.refused, m.forbidden}
 }
 
 // ObserveSync records one sync of ref; use it as gitsource.Config.Observe.
@@ -69,5 +79,17 @@ func (m *Metrics) observePush(d time.Duration, err error) {
 	m.pushDuration.Observe(d.Seconds())
 	if err != nil {
 		m.pushErrors.Inc()
+	}
+}
+
+func (m *Metrics) setRefused(n int) {
+	if m != nil {
+		m.refused.Set(float64(n))
+	}
+}
+
+func (m *Metrics) setForbidden(n int) {
+	if m != nil {
+		m.forbidden.Set(float64(n))
 	}
 }

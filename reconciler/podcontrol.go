@@ -42,10 +42,12 @@ var (
 	ErrFromGit     = errors.New("it comes from Git")
 )
 
-// request is a quarantine or delete asked of the leader.
+// request is a quarantine or delete asked of the leader, or, with do,
+// any other request run in the term's loop.
 type request struct {
 	quarantine bool
 	key        manifests.Key
+	do         func(*term) error
 	reply      chan error
 }
 
@@ -99,6 +101,9 @@ func (r *Reconciler) request(ctx context.Context, req request) error {
 
 // handle runs a request in the term's loop, under its term.
 func (t *term) handle(req request) error {
+	if req.do != nil {
+		return req.do(t)
+	}
 	key := types.NamespacedName{Namespace: req.key.Namespace, Name: req.key.Name}
 	path := key.Namespace + "/" + key.Name
 	if t.desired == nil {

@@ -42,7 +42,7 @@ const ReasonPreviewRefused = "PreviewRefused"
 // leader runs no previews.
 type PreviewSource interface {
 	ListRefs(ctx context.Context) ([]gitsource.Ref, error)
-	LoadRef(ctx context.Context, ref, commit string) (gitsource.Revision, *manifests.Set, error)
+	LoadRefCommit(ctx context.Context, ref, commit string) (gitsource.Revision, *manifests.Set, error)
 	ReadFile(commit, name string) ([]byte, error)
 	ForgetRef(ref string) error
 	RefsTriggered() <-chan struct{}
@@ -103,9 +103,12 @@ type previewState struct {
 	merged    *manifests.Set
 }
 
+// mainCommit is the commit in force and the admission policies it runs
+// under, which previews run under too.
 type mainCommit struct {
-	set *manifests.Set
-	rev gitsource.Revision
+	set       *manifests.Set
+	rev       gitsource.Revision
+	admission *admission.Config
 }
 
 type previewOutput struct {
@@ -136,7 +139,7 @@ func (t *term) withPreviews(base *manifests.Set, members []gossip.Member) *manif
 	pv := &t.pv
 	if pv.published != t.desired && t.desired != nil {
 		pv.published = t.desired
-		pv.main.Store(&mainCommit{set: t.desired, rev: t.rev})
+		pv.main.Store(&mainCommit{set: t.desired, rev: t.rev, admission: t.admission})
 		select {
 		case pv.mainCh <- struct{}{}:
 		default:
@@ -190,12 +193,11 @@ func (t *term) inForce() *manifests.Set {
 type previewLoop struct {
 	t   *term
 	src PreviewSource
-	// cfgCommit is the commit in force cfg, admission and cfgErr were
-	// read from; cfgRead says cfg is usable (false: paused).
+	// cfgCommit is the commit in force cfg was read from; cfgRead says
+	// cfg is usable (false: paused).
 	cfgCommit string
 	cfg       *previews.Config
 	cfgRead   bool
-	admission *admission.Config
 	built     map[string]*builtPreview // by preview id
 	published []*previews.Preview
 	listErr   string
@@ -349,9 +351,8 @@ func (l *previewLoop) publish(run []*previews.Preview) {
 	}
 }
 
-// config reads the preview configuration and the admission policies of
-// the commit in force when it changed, and records the configuration in
-// the ledger. It returns false when previews must pause: the file does
+// config reads the preview configuration of the commit in force when it
+// changed, and records it in the ledger. It returns false when previews must pause: the file does
 // not load and no earlier commit of this term gave one.
 func (l *previewLoop) config(m *mainCommit) bool {
 	if l.cfgCommit == m.rev.Commit {
@@ -383,7 +384,6 @@ func (l *previewLoop) config(m *mainCommit) bool {
 			rec.Refs, rec.Domain, rec.TTL, rec.MaxPreviews = l.cfg.Refs, l.cfg.Domain, l.cfg.TTL.String(), l.cfg.MaxPreviews
 		}
 	}
-	l.admission = l.admissionOf(m)
 	data, _ = json.Marshal(rec)
 	if e, ok := l.t.ledger.Get(KeyPreviewConfig); !ok || !bytes.Equal(e.Value, data) {
 		if err := l.t.ledger.Put(l.t.term, KeyPreviewConfig, data); err != nil {
@@ -391,25 +391,6 @@ func (l *previewLoop) config(m *mainCommit) bool {
 		}
 	}
 	return l.cfgRead
-}
-
-// admissionOf reads the admission policies of the commit in force, which
-// previews run under (a preview's own file is never read); a file that
-// does not load keeps the policies read before, which are none (previews
-// still get preview-strict) at the start of a term.
-func (l *previewLoop) admissionOf(m *mainCommit) *admission.Config {
-	data, err := l.src.ReadFile(m.rev.Commit, admission.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err == nil {
-		var cfg *admission.Config
-		if cfg, err = admission.Parse(admission.Path, data); err == nil {
-			return cfg
-		}
-	}
-	l.t.log.Warn("previews: the admission file does not load; previews keep the policies read before", "commit", m.rev.Short(), "err", err)
-	return l.admission
 }
 
 // run loads a preview's head when it is new, and returns what runs.
@@ -420,7 +401,7 @@ func (l *previewLoop) run(ctx context.Context, r previews.Record, m *mainCommit)
 		l.built[r.ID] = b
 	}
 	if b.tried != r.Head {
-		rev, set, err := l.src.LoadRef(ctx, r.Ref, r.Head)
+		rev, set, err := l.src.LoadRefCommit(ctx, r.Ref, r.Head)
 		switch {
 		case err == nil:
 			b.tried, b.err, b.set, b.rev, b.preview = r.Head, "", set, rev, nil
@@ -439,7 +420,7 @@ func (l *previewLoop) run(ctx context.Context, r previews.Record, m *mainCommit)
 	if b.set == nil && r.Commit != "" && r.Commit != r.Head && !b.triedGood {
 		// A new leader: bring back the last commit that loaded.
 		b.triedGood = true
-		if rev, set, err := l.src.LoadRef(ctx, r.Ref, r.Commit); err == nil {
+		if rev, set, err := l.src.LoadRefCommit(ctx, r.Ref, r.Commit); err == nil {
 			b.set, b.rev = set, rev
 		}
 	}
@@ -448,7 +429,7 @@ func (l *previewLoop) run(ctx context.Context, r previews.Record, m *mainCommit)
 	}
 	if b.preview == nil || b.forMain != m.rev.Commit {
 		b.preview = previews.Transform(b.set, previews.Spec{ID: r.ID, Ref: r.Ref, Commit: b.rev.Commit, Config: l.cfg,
-			Admission: l.admission, ClusterCIDR: l.t.r.cfg.ClusterCIDR})
+			Admission: m.admission, ClusterCIDR: l.t.r.cfg.ClusterCIDR})
 		b.forMain = m.rev.Commit
 		l.report(b.preview)
 	}

@@ -41,14 +41,20 @@ type Allocations struct {
 }
 
 // computeRoutes runs services.Compute over the desired Services,
-// Endpoints and Ingresses, the pods live nodes report and the live nodes
-// with their pod CIDRs (those recorded and those allocated in this plan).
-// A node's address is its InternalIP, else Input's NodeReport.Address.
+// Endpoints, Ingresses, NetworkPolicies and Namespaces, the pods live
+// nodes report and the live nodes with their pod CIDRs (those recorded and
+// those allocated in this plan). A node's address is its InternalIP, else
+// Input's NodeReport.Address.
 func computeRoutes(in Input, plan *Plan) services.Plan {
 	sin := services.Input{
 		Services:  manifests.Of[*corev1.Service](in.Desired),
 		Endpoints: manifests.Of[*corev1.Endpoints](in.Desired),
 		Ingresses: manifests.Of[*networkingv1.Ingress](in.Desired),
+		// With a NetworkPolicy, the table carries the policy inputs too
+		// (services.Policy): the policies, Namespace labels and the pods
+		// below, with their nodes' addresses.
+		NetworkPolicies: manifests.Of[*networkingv1.NetworkPolicy](in.Desired),
+		Namespaces:      manifests.Of[*corev1.Namespace](in.Desired),
 		Secret: func(ns, name string) *corev1.Secret {
 			s, _ := in.Desired.Get("Secret", ns, name).(*corev1.Secret)
 			return s

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -26,7 +27,10 @@ import (
 // ReplicaSet; a ReplicaSet or ReplicationController of Git: its oldest pod
 // record; a DaemonSet or CronJob: when the leader first saw it; a Job: when
 // it started), zero when there is none yet, and its UID the one its pods'
-// ownerReferences carry. Each list is sorted by namespace and name.
+// ownerReferences carry. A ReplicaSet, ReplicationController or Deployment
+// that a LimitRange or ResourceQuota kept from creating a pod in the step
+// has the ReplicaFailure condition, reason FailedCreate, as in Kubernetes.
+// Each list is sorted by namespace and name.
 type Workloads struct {
 	Deployments            []appsv1.Deployment
 	ReplicaSets            []appsv1.ReplicaSet
@@ -54,8 +58,15 @@ func workloads(in Input, plan Plan) Workloads {
 			}
 			rs := deployments.ReplicaSet(d, names.ControllerUID("Deployment/"+key), h, s)
 			rs.UID = names.ControllerUID("ReplicaSet/" + rs.Namespace + "/" + rs.Name)
-			rs.Status = replicaSetStatus(plan.Replicas.Status["ReplicaSet/"+rs.Namespace+"/"+rs.Name])
+			rsKey := "ReplicaSet/" + rs.Namespace + "/" + rs.Name
+			rs.Status = replicaSetStatus(plan.Replicas.Status[rsKey], plan.FailedCreate[rsKey])
 			made = append(made, rs)
+			// The Deployment controller copies its ReplicaSets' failure.
+			if msg, ok := plan.FailedCreate[rsKey]; ok && !hasDeploymentCondition(d, appsv1.DeploymentReplicaFailure) {
+				d.Status.Conditions = append(slices.Clone(d.Status.Conditions), appsv1.DeploymentCondition{
+					Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: ReasonFailedCreate, Message: msg,
+				})
+			}
 		}
 		return created, true
 	})
@@ -74,13 +85,18 @@ func workloads(in Input, plan Plan) Workloads {
 	}
 	w.ReplicaSets = append(made, withStatus(manifests.Of[*appsv1.ReplicaSet](in.Desired), "ReplicaSet", func(rs *appsv1.ReplicaSet) (time.Time, bool) {
 		key := "ReplicaSet/" + rs.Namespace + "/" + rs.Name
-		rs.Status = replicaSetStatus(plan.Replicas.Status[key])
+		rs.Status = replicaSetStatus(plan.Replicas.Status[key], plan.FailedCreate[key])
 		return oldest[key], true
 	})...)
 	w.ReplicationControllers = withStatus(manifests.Of[*corev1.ReplicationController](in.Desired), "ReplicationController", func(rc *corev1.ReplicationController) (time.Time, bool) {
 		key := "ReplicationController/" + rc.Namespace + "/" + rc.Name
 		st := plan.Replicas.Status[key]
 		rc.Status = corev1.ReplicationControllerStatus{Replicas: st.Replicas, ReadyReplicas: st.ReadyReplicas, AvailableReplicas: st.AvailableReplicas}
+		if msg, ok := plan.FailedCreate[key]; ok {
+			rc.Status.Conditions = []corev1.ReplicationControllerCondition{{
+				Type: corev1.ReplicationControllerReplicaFailure, Status: corev1.ConditionTrue, Reason: ReasonFailedCreate, Message: msg,
+			}}
+		}
 		return oldest[key], true
 	})
 
@@ -153,8 +169,27 @@ func allJobs(desired *manifests.Set, cplan cronjobs.Plan) []*batchv1.Job {
 	return out
 }
 
-func replicaSetStatus(st replicas.Status) appsv1.ReplicaSetStatus {
-	return appsv1.ReplicaSetStatus{Replicas: st.Replicas, ReadyReplicas: st.ReadyReplicas, AvailableReplicas: st.AvailableReplicas}
+// replicaSetStatus is a ReplicaSet's status from its controller's counts
+// and, when it could not create a pod this step, the ReplicaFailure
+// condition (reason FailedCreate) Kubernetes' ReplicaSet controller sets,
+// with the API server's message.
+func replicaSetStatus(st replicas.Status, failedCreate string) appsv1.ReplicaSetStatus {
+	out := appsv1.ReplicaSetStatus{Replicas: st.Replicas, ReadyReplicas: st.ReadyReplicas, AvailableReplicas: st.AvailableReplicas}
+	if failedCreate != "" {
+		out.Conditions = []appsv1.ReplicaSetCondition{{
+			Type: appsv1.ReplicaSetReplicaFailure, Status: corev1.ConditionTrue, Reason: ReasonFailedCreate, Message: failedCreate,
+		}}
+	}
+	return out
+}
+
+func hasDeploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // merged returns old with put written over it and del removed, leaving

@@ -19,3 +19,20 @@ spec:
       containers: [%s]
 `, name, annotations, name, name, container)
 }
+
+// AdmissionYAML is an admission file (.shoal/admission.yaml) with one
+// policy, baseline, over every namespace, with the rules given (block-YAML
+// pairs such as "forbidHostPath: true"), one per line from line 7.
+func AdmissionYAML(rules ...string) string {
+	out := `apiVersion: shoal.run/v1alpha1
+kind: AdmissionPolicy
+policies:
+- name: baseline
+  namespaceSelector: {}
+  rules:
+`
+	for _, r := range rules {
+		out += "    " + r + "\n"
+	}
+	return out
+}

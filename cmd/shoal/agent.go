@@ -73,6 +73,10 @@ type agentConfig struct {
 	// addresses ("" turns one off); IngressClass the class it serves.
 	IngressHTTP, IngressHTTPS string
 	IngressClass              string
+	// QueueBypass: when this node's agent is down (or cannot keep up),
+	// the new connections of pods that NetworkPolicies select are
+	// accepted instead of dropped (iptables NFQUEUE --queue-bypass).
+	QueueBypass bool
 	// Node-local parts, as for `shoal up`.
 	Bridge       string
 	CgroupParent string
@@ -178,6 +182,7 @@ next start to re-adopt ("shoal down --data-dir DIR" removes them).`,
 	f.StringVar(&cfg.IngressHTTP, "ingress-http", cfg.IngressHTTP, "listen address of the ingress proxy's HTTP side (empty: off)")
 	f.StringVar(&cfg.IngressHTTPS, "ingress-https", cfg.IngressHTTPS, "listen address of the ingress proxy's HTTPS side (empty: off)")
 	f.StringVar(&cfg.IngressClass, "ingress-class", cfg.IngressClass, "ingress class served (Ingresses without a class are served too)")
+	f.BoolVar(&cfg.QueueBypass, "queue-bypass", false, "NetworkPolicy enforcement when this agent is down or overloaded: accept the new connections of the pods policies select (fail open) instead of dropping them (fail closed, the default)")
 	f.DurationVar(&cfg.NodeLostAfter, "node-lost-after", cfg.NodeLostAfter, "how long a node may be unreachable before its bare pods are reported failed")
 	f.DurationVar(&cfg.ReplaceAfter, "pod-replace-after", cfg.ReplaceAfter, "how long a node may be unreachable before the pods of ReplicaSets, Deployments and Jobs on it run elsewhere")
 	f.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "name of the pods' bridge")
@@ -368,6 +373,7 @@ func (c *agentConfig) nodeConfigOf(podCIDR string) nodeConfig {
 	n.Bridge, n.CgroupParent, n.Mirrors, n.Insecure = c.Bridge, c.CgroupParent, c.Mirrors, c.Insecure
 	n.InitBinary, n.PodPidsLimit, n.Listen = c.InitBinary, c.PodPidsLimit, c.API
 	n.Repo, n.Branch, n.RepoPath = c.Repo, c.Branch, c.Path
+	n.QueueBypass = c.QueueBypass
 	return n
 }
 

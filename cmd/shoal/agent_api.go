@@ -555,6 +555,16 @@ func (a *agent) Status(ctx context.Context) (*api.ClusterStatus, error) {
 			Removed: r.Removed, RemovedCommit: r.RemovedCommit,
 		})
 	}
+	if rec, ok := reconciler.Refused(a.cluster.Ledger(), main); ok {
+		st.Refused = &api.RefusedStatus{Commit: rec.Commit, Total: rec.Total, Objects: []api.RefusedObject{}}
+		for _, r := range rec.Objects {
+			o := api.RefusedObject{Kind: r.Key.Kind, Namespace: r.Key.Namespace, Name: r.Key.Name, File: r.Source.File, Line: r.Source.Line}
+			for _, v := range r.Violations {
+				o.Violations = append(o.Violations, api.Violation{Policy: v.Policy, Rule: v.Rule, Field: v.Field, Message: v.Message})
+			}
+			st.Refused.Objects = append(st.Refused.Objects, o)
+		}
+	}
 	return st, nil
 }
 
@@ -630,6 +640,14 @@ func (a *agent) Endpoints(ctx context.Context, ns string) ([]corev1.Endpoints, e
 
 func (a *agent) Ingresses(ctx context.Context, ns string) ([]networkingv1.Ingress, error) {
 	return fromLeader(ctx, a, api.Ingresses, ns, func(v reconciler.View) []networkingv1.Ingress { return v.Ingresses })
+}
+
+func (a *agent) ResourceQuotas(ctx context.Context, ns string) ([]corev1.ResourceQuota, error) {
+	return fromLeader(ctx, a, api.ResourceQuotas, ns, func(v reconciler.View) []corev1.ResourceQuota { return v.ResourceQuotas })
+}
+
+func (a *agent) LimitRanges(ctx context.Context, ns string) ([]corev1.LimitRange, error) {
+	return fromLeader(ctx, a, api.LimitRanges, ns, func(v reconciler.View) []corev1.LimitRange { return v.LimitRanges })
 }
 
 // Events implements api.EventService: the leader's events, asked of the

@@ -40,6 +40,9 @@ func (a *agent) applyRoutes(p *nodeParts, raw json.RawMessage) {
 	if d := a.dns.Load(); d != nil {
 		d.Update(&t)
 	}
+	if err := p.netpol.UpdateTable(&t); err != nil {
+		a.log.Error("network policy rules; retried with the next table", "error", err)
+	}
 	if ing := a.ingress.Load(); ing != nil {
 		if err := ing.Update(&t); err != nil {
 			a.log.Warn("ingress", "error", err)
@@ -191,6 +194,34 @@ func (c proxyCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.Descri
 func (c proxyCollector) Collect(ch chan<- prometheus.Metric) {
 	if p := c.a.nodeParts(); p != nil {
 		p.proxy.Collect(ch)
+	}
+}
+
+// runNetpol runs the network policy queue listener until ctx ends. A
+// listener that fails (the queue held by another process, its socket
+// broken) is started again after a few seconds; meanwhile the selected
+// pods' new connections are dropped, or accepted with --queue-bypass.
+func (a *agent) runNetpol(ctx context.Context, p *nodeParts) {
+	for {
+		err := p.netpol.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		a.log.Error("network policy listener stopped; starting it again", "error", err)
+		if !waitCtx(ctx, 3*time.Second) {
+			return
+		}
+	}
+}
+
+// netpolCollector serves the network policy metrics once the node runs.
+type netpolCollector struct{ a *agent }
+
+func (c netpolCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c netpolCollector) Collect(ch chan<- prometheus.Metric) {
+	if p := c.a.nodeParts(); p != nil {
+		p.netpol.Collect(ch)
 	}
 }
 

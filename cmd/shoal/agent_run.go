@@ -305,10 +305,11 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// registry holds the node's metrics: gossip, the reconciler, its pods, Go.
+// registry holds the node's metrics: gossip, the reconciler, its pods,
+// DNS, ingress, service proxy, network policy, Go.
 func (a *agent) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(a.cluster, podsCollector{a}, dnsCollector{a}, ingressCollector{a}, proxyCollector{a})
+	reg.MustRegister(a.cluster, podsCollector{a}, dnsCollector{a}, ingressCollector{a}, proxyCollector{a}, netpolCollector{a})
 	reg.MustRegister(a.metrics.Collectors()...)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
@@ -387,10 +388,17 @@ func (a *agent) runPods(ctx context.Context) error {
 	if err := p.net.Setup(); err != nil {
 		return fmt.Errorf("set up the pod network: %w", err)
 	}
+	// Network policy first: the service proxy's jump, put at the head of
+	// filter FORWARD after it, then comes first, so that its refusals of
+	// unowned service addresses are answered before policy is asked.
+	if err := p.netpol.Setup(); err != nil {
+		return fmt.Errorf("set up network policy: %w", err)
+	}
 	if err := p.proxy.Setup(); err != nil {
 		return fmt.Errorf("set up service routing: %w", err)
 	}
 	go a.runProxy(ctx, p)
+	go a.runNetpol(ctx, p)
 	a.startDNS(ctx, p)
 	a.startIngress(ctx)
 	if err := p.mgr.Restore(); err != nil {

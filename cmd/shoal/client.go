@@ -34,6 +34,7 @@ func newClientCommands(now func() time.Time, loc *time.Location) []*cobra.Comman
 		newDeleteCommand(),
 		newPortForwardCommand(),
 		newProxyCommand(),
+		newPlanCommand(),
 	}
 }
 

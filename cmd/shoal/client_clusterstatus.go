@@ -22,8 +22,10 @@ func newStatusCommand(now func() time.Time) *cobra.Command {
 		Long: `Status shows the cluster as the node --server names sees it: the leader
 and its term, every member with its state, addresses and age, and the
 commit last synced from Git (with the error of the last sync, if it
-failed). Nodes decide from their own view, so two nodes may briefly
-disagree while news spreads.
+failed), the objects kept running though removed from Git, and the
+objects of the commit that the admission policies refuse, with the policy,
+rule, field and reason of each refusal. Nodes decide from their own view,
+so two nodes may briefly disagree while news spreads.
 
 Output formats: the default text, yaml and json (the API's ClusterStatus).`,
 		Example: `  shoal status
@@ -71,6 +73,9 @@ Output formats: the default text, yaml and json (the API's ClusterStatus).`,
 //	Kept:     1 object removed from Git but running as last applied, opted out of pruning (shoal delete KIND NAME removes one)
 //	  KIND        NAMESPACE  NAME  LAST FILE      REMOVED
 //	  Deployment  default    web   apps/web.yaml  in 5d6e7f8, 3h ago
+//	Refused:  1 object of 1a2b3c4 refused by admission: not run, the rest of the commit runs (...)
+//	  Deployment/shop/api (apps/api.yaml:1)
+//	    policy baseline, rule forbidHostPath, spec.template.spec.volumes[0].hostPath: volume "logs" mounts ...
 //
 // Ages are relative to now.
 func writeClusterStatus(w io.Writer, st *api.ClusterStatus, now time.Time) error {
@@ -115,8 +120,44 @@ func writeClusterStatus(w io.Writer, st *api.ClusterStatus, now time.Time) error
 		}
 	}
 	writeKept(&b, st.Kept, now)
+	writeRefused(&b, st.Refused)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeRefused lists the objects admission refuses, each with its file
+// and every reason (policy, rule, field and message) on a line of its
+// own.
+func writeRefused(b *strings.Builder, r *api.RefusedStatus) {
+	if r == nil || r.Total == 0 {
+		return
+	}
+	objects := fmt.Sprintf("%d objects", r.Total)
+	if r.Total == 1 {
+		objects = "1 object"
+	}
+	fmt.Fprintf(b, "Refused:  %s of %s refused by admission: not run, the rest of the commit runs (change the object or .shoal/admission.yaml in Git)\n", objects, shortCommit(r.Commit))
+	for _, o := range r.Objects {
+		key := o.Kind + "/" + o.Name
+		if o.Namespace != "" {
+			key = o.Kind + "/" + o.Namespace + "/" + o.Name
+		}
+		where := o.File
+		if o.Line > 0 {
+			where += fmt.Sprintf(":%d", o.Line)
+		}
+		fmt.Fprintf(b, "  %s (%s)\n", key, where)
+		for _, v := range o.Violations {
+			fmt.Fprintf(b, "    policy %s, rule %s", v.Policy, v.Rule)
+			if v.Field != "" && !strings.HasPrefix(v.Message, v.Field+":") {
+				fmt.Fprintf(b, ", %s", v.Field)
+			}
+			fmt.Fprintf(b, ": %s\n", v.Message)
+		}
+	}
+	if more := r.Total - len(r.Objects); more > 0 {
+		fmt.Fprintf(b, "  and %d more (shoal get events lists every FailedAdmission)\n", more)
+	}
 }
 
 // writeKept lists the objects kept though removed from Git.

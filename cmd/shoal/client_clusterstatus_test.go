@@ -52,6 +52,17 @@ func TestWriteClusterStatus(t *testing.T) {
 		{Kind: "StorageClass", Name: "fast", File: "storage.yaml", Commit: "0a0b0c0d0e0f", Removed: testNow.Add(-time.Minute), RemovedCommit: "1a2b3c4d5e6f"},
 	}
 
+	refused := testStatus()
+	refused.Refused = &api.RefusedStatus{Commit: "1a2b3c4d5e6f", Total: 3, Objects: []api.RefusedObject{
+		{Kind: "Deployment", Namespace: "shop", Name: "api", File: "apps/api.yaml", Line: 12, Violations: []api.Violation{
+			{Policy: "baseline", Rule: "forbidHostPath", Field: "spec.template.spec.volumes[0].hostPath", Message: `volume "logs" mounts the node's path "/var/log", which policy baseline forbids: use an emptyDir or a PersistentVolumeClaim`},
+			{Policy: "baseline", Rule: "forbidPrivileged", Field: "spec.template.spec.containers[0].securityContext.privileged", Message: `container "c" is privileged, which policy baseline forbids: remove securityContext.privileged`},
+		}},
+		{Kind: "Pod", Namespace: "shop", Name: "debug", File: "debug.yaml", Violations: []api.Violation{
+			{Policy: "shop", Rule: "forbidHostNamespaces", Field: "spec.hostNetwork", Message: "spec.hostNetwork: hostNetwork: true shares the node's network"},
+		}},
+	}}
+
 	// head is what testStatus() shows down to its sync.
 	const head = `
 Cluster as seen by node-2
@@ -98,6 +109,14 @@ Error:    cloning: authentication required (3s ago)
   KIND          NAMESPACE  NAME  LAST FILE      REMOVED
   Deployment    default    web   apps/web.yaml  in 5d6e7f8, 3h ago
   StorageClass  <none>     fast  storage.yaml   in 1a2b3c4, 60s ago
+`},
+		{"objects refused by admission", refused, head + `Refused:  3 objects of 1a2b3c4 refused by admission: not run, the rest of the commit runs (change the object or .shoal/admission.yaml in Git)
+  Deployment/shop/api (apps/api.yaml:12)
+    policy baseline, rule forbidHostPath, spec.template.spec.volumes[0].hostPath: volume "logs" mounts the node's path "/var/log", which policy baseline forbids: use an emptyDir or a PersistentVolumeClaim
+    policy baseline, rule forbidPrivileged, spec.template.spec.containers[0].securityContext.privileged: container "c" is privileged, which policy baseline forbids: remove securityContext.privileged
+  Pod/shop/debug (debug.yaml)
+    policy shop, rule forbidHostNamespaces: spec.hostNetwork: hostNetwork: true shares the node's network
+  and 1 more (shoal get events lists every FailedAdmission)
 `},
 	}
 	for _, tt := range tests {

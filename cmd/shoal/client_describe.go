@@ -38,7 +38,9 @@ describe svc: its type, cluster IP, each port with its target port, node
 port and ready endpoints, session affinity and traffic policies, and the
 load-balancer address. describe ep: its subsets. describe ing: its
 address, class, TLS, and the rules' hosts, paths and backends with the
-backends' ready endpoints.`,
+backends' ready endpoints.
+describe quota|limits: a ResourceQuota's resources with used and hard, a
+LimitRange's min, max, defaults and ratio per type and resource.`,
 		Example: `  shoal describe pod web-7d4b9c-x2x9k
   shoal describe pods -n shop
   shoal describe node node1

@@ -31,7 +31,8 @@ func newGetCommand(now func() time.Time) *cobra.Command {
 from the node API --server names. With names it shows those objects only.
 TYPE is pods (po), nodes (no), deployments (deploy), replicasets (rs),
 replicationcontrollers (rc), daemonsets (ds), jobs, cronjobs (cj), services
-(svc), endpoints (ep), ingresses (ing) or events (ev); TYPE/NAME works too.
+(svc), endpoints (ep), ingresses (ing), resourcequotas (quota), limitranges
+(limits) or events (ev); TYPE/NAME works too.
 
 Output formats: the default table, wide (more columns), yaml, json, and
 name (TYPE/NAME). The tables are kubectl's:
@@ -48,12 +49,17 @@ name (TYPE/NAME). The tables are kubectl's:
   endpoints    NAME ENDPOINTS AGE
   ingresses    NAME CLASS HOSTS ADDRESS PORTS AGE
 
+  quota        NAME REQUEST LIMIT (each hard resource as used/hard; "-"
+               for those shoal does not count)
+  limits       NAME LIMITS
+
 and wide adds CONTAINERS IMAGES SELECTOR to the workloads. Workloads come
 from the leader: those of Git with the status their controllers compute,
 and the ReplicaSets the Deployments made and the Jobs the CronJobs made.
 Services, Endpoints and Ingresses come from the leader too, with the
 cluster IPs, node ports and addresses it allocated and the endpoints of
 each Service with a selector.
+So do the quotas, with the usage the leader counted.
 Events: LAST SEEN TYPE REASON OBJECT MESSAGE; -w keeps printing new ones.`,
 		Example: `  shoal get pods
   shoal get pods -A -o wide
@@ -65,6 +71,7 @@ Events: LAST SEEN TYPE REASON OBJECT MESSAGE; -w keeps printing new ones.`,
   shoal get cronjob tick -o yaml
   shoal get svc -o wide
   shoal get ep web
+  shoal get quota -n shop
   shoal get events -w`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {

@@ -33,7 +33,8 @@ type kindHandler interface {
 // kinds are every kind `get` and `describe` know, in the order the
 // unknown-type message lists them.
 var kinds = []kindHandler{podKind, nodeKind, deploymentKind, replicaSetKind, replicationControllerKind, daemonSetKind, jobKind, cronJobKind,
-	serviceKind, endpointsKind, ingressKind}
+	serviceKind, endpointsKind, ingressKind,
+	resourceQuotaKind, limitRangeKind}
 
 // kindNamed returns the kind the command line calls name, nil if none.
 func kindNamed(name string) kindHandler {

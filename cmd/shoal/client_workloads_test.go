@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -115,9 +116,10 @@ func testWorkloads() *apitest.Workloads {
 			Count: count, FirstTimestamp: ago(first), LastTimestamp: ago(last),
 		}
 	}
+	quota, limits := testQuotas()
 	objects := []runtime.Object{&web,
 		ptr(rs("web-5d8f", "default", "2", 3, 3, 3, 50*time.Minute)), ptr(rs("web-7c9b", "default", "1", 0, 0, 0, time.Hour)),
-		ptr(rs("cache", "shop", "", 2, 2, 1, 26*time.Hour)), &rc, &agent, &bad, &tick, &once, &run, &backup,
+		ptr(rs("cache", "shop", "", 2, 2, 1, 26*time.Hour)), &rc, &agent, &bad, &tick, &once, &run, &backup, &quota, &limits,
 		ptr(event("Pod", "default", "web", corev1.EventTypeNormal, "Scheduled", "default-scheduler", "Successfully assigned default/web to node-1", 1, 30*time.Minute, 30*time.Minute)),
 		ptr(event("Pod", "default", "web", corev1.EventTypeNormal, "Pulled", "kubelet", "Container image \"nginx:1.27\" already present on machine", 3, 29*time.Minute, 2*time.Minute)),
 		ptr(event("Pod", "shop", "web", corev1.EventTypeNormal, "Killing", "kubelet", "another namespace's web", 1, time.Minute, time.Minute)),
@@ -126,6 +128,22 @@ func testWorkloads() *apitest.Workloads {
 		ptr(event("Node", "", "node-1", corev1.EventTypeNormal, "NodeReady", "shoal", "Node node-1 status is now: NodeReady", 1, time.Hour, time.Hour)),
 	}
 	return &apitest.Workloads{Objects: objects}
+}
+
+// testQuotas are a ResourceQuota as the leader serves it (with the usage
+// it counted; services not counted) and a LimitRange.
+func testQuotas() (corev1.ResourceQuota, corev1.LimitRange) {
+	hard := corev1.ResourceList{"pods": resource.MustParse("2"), "requests.cpu": resource.MustParse("1"),
+		"limits.memory": resource.MustParse("1Gi"), "services": resource.MustParse("3")}
+	q := corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "compute", Namespace: "default"}, Spec: corev1.ResourceQuotaSpec{Hard: hard},
+		Status: corev1.ResourceQuotaStatus{Hard: hard, Used: corev1.ResourceList{"pods": resource.MustParse("2"),
+			"requests.cpu": resource.MustParse("200m"), "limits.memory": resource.MustParse("512Mi")}}}
+	lr := corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "defaults", Namespace: "default"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+		Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{"cpu": resource.MustParse("1")},
+		Default:        corev1.ResourceList{"cpu": resource.MustParse("500m"), "memory": resource.MustParse("256Mi")},
+		DefaultRequest: corev1.ResourceList{"cpu": resource.MustParse("100m")},
+	}}}}
+	return q, lr
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -234,6 +252,23 @@ web    3/3     3            3           60m   web          nginx:1.27   app=web
 		{name: "get across namespaces by name", args: []string{"get", "rs", "cache", "-A"}, wantCode: 2, errHas: []string{"a replicaset cannot be named across all namespaces"}},
 		{name: "get two types", args: []string{"get", "rs/cache", "ds/agent"}, wantCode: 2, errHas: []string{`"ds/agent": name objects of one type per command (replicasets here)`}},
 		{name: "get bad output", args: []string{"get", "jobs", "-o", "xml"}, wantCode: 2, errHas: []string{`-o "xml"`}},
+
+		{name: "get quota", args: []string{"get", "quota"}, wantOut: `
+NAME      REQUEST                                          LIMIT
+compute   pods: 2/2, requests.cpu: 200m/1, services: -/3   limits.memory: 512Mi/1Gi
+`},
+		{name: "get limits", args: []string{"get", "limits"}, wantOut: `
+NAME       LIMITS
+defaults   Container max cpu=1, defaultRequest cpu=100m, default cpu=500m,memory=256Mi
+`},
+		{name: "describe quota", args: []string{"describe", "resourcequota", "compute"}, contains: []string{
+			"Resource       Used   Hard\n", "limits.memory  512Mi  1Gi\n", "pods           2      2\n", "services       -      3\n",
+		}},
+		{name: "describe limitrange", args: []string{"describe", "limitranges/defaults"}, contains: []string{
+			"Type       Resource  Min  Max  Default Request  Default Limit  Max Limit/Request Ratio\n",
+			"Container  cpu       -    1    100m             500m           -\n",
+			"Container  memory    -    -    -                256Mi          -\n",
+		}},
 
 		{name: "describe deployment", args: []string{"describe", "deployment", "web"}, wantOut: "\n" + describedDeploymentText},
 		{name: "describe rs", args: []string{"describe", "rs", "web-5d8f"}, contains: []string{

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shoal-run/shoal/nodeagent/images"
+	"github.com/shoal-run/shoal/nodeagent/netpolicy"
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/nodeagent/pods"
 	"github.com/shoal-run/shoal/nodeagent/runtime"
@@ -47,6 +48,9 @@ type nodeConfig struct {
 	Insecure     []string          `json:"insecure,omitempty"`
 	InitBinary   string            `json:"initBinary,omitempty"`
 	PodPidsLimit int64             `json:"podPidsLimit,omitempty"`
+	// QueueBypass makes NetworkPolicy enforcement fail open when the
+	// agent is down (shoal agent --queue-bypass).
+	QueueBypass bool `json:"queueBypass,omitempty"`
 	// Repo, Branch and RepoPath record the desired state the node follows.
 	Repo     string `json:"repo,omitempty"`
 	Branch   string `json:"branch,omitempty"`
@@ -123,6 +127,9 @@ type nodeParts struct {
 	mgr    *pods.Manager
 	// proxy routes Services (kube-proxy's job) from the routing table.
 	proxy *svcproxy.Proxy
+	// netpol enforces NetworkPolicies on the node's pods from the
+	// routing table's policy inputs.
+	netpol *netpolicy.Enforcer
 }
 
 // openImages opens the node's image store.
@@ -185,6 +192,11 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 	pc.ClusterCIDR, pc.Logger = clusterCIDR, log
 	pc.Interface = interfaceOf(cfg.NodeIP)
 	if p.proxy, err = svcproxy.New(pc); err != nil {
+		return nil, err
+	}
+	npc := netpolicy.DefaultConfig(podCIDR)
+	npc.Bypass, npc.Logger = cfg.QueueBypass, log
+	if p.netpol, err = netpolicy.New(npc); err != nil {
 		return nil, err
 	}
 	var dnsCfg pods.DNSConfig
@@ -268,6 +280,9 @@ func downNode(ctx context.Context, cfg nodeConfig, log *slog.Logger) error {
 			}
 		}
 	} else {
+		errs = append(errs, err)
+	}
+	if err := p.netpol.Teardown(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := p.proxy.Teardown(); err != nil {

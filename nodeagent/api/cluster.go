@@ -46,6 +46,41 @@ type ClusterStatus struct {
 	// applied, because they opt out of pruning, sorted by kind, namespace
 	// and name; `shoal delete` removes them.
 	Kept []KeptObject `json:"kept,omitempty"`
+	// Refused is what the admission policies (.shoal/admission.yaml)
+	// refuse in the main ref's commit in force: those objects do not run,
+	// the rest of the commit does. Nil when they refuse nothing.
+	Refused *RefusedStatus `json:"refused,omitempty"`
+}
+
+// RefusedStatus lists the objects of a commit that admission refuses.
+type RefusedStatus struct {
+	// Commit is the commit in force the objects are refused in.
+	Commit string `json:"commit"`
+	// Objects are the refused objects, sorted by kind, namespace and
+	// name; fewer than Total when the list is too long to keep.
+	Objects []RefusedObject `json:"objects"`
+	Total   int             `json:"total"`
+}
+
+// RefusedObject is an object of the repository that admission refuses,
+// with every reason.
+type RefusedObject struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// File and Line are where the object starts in the repository.
+	File       string      `json:"file"`
+	Line       int         `json:"line,omitempty"`
+	Violations []Violation `json:"violations"`
+}
+
+// Violation is one reason an object is refused: the policy and its rule,
+// the field at fault ("" for the whole object) and what to do.
+type Violation struct {
+	Policy  string `json:"policy"`
+	Rule    string `json:"rule"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
 }
 
 // KeptObject is an object kept running though removed from Git.
@@ -108,7 +143,9 @@ type SyncStatus struct {
 	// Time is when Commit was synced.
 	Time time.Time `json:"time,omitzero"`
 	// Error is why the last sync failed, "" when it was good; Commit is then
-	// still the last good one.
+	// still the last good one. A commit whose admission file does not load
+	// applies under earlier policies: it is Commit and ErrorCommit, and
+	// Error lists the file's errors.
 	Error string `json:"error"`
 	// ErrorCommit is the commit the error concerns, when it is one that
 	// does not load.

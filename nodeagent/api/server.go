@@ -42,6 +42,7 @@ type ServerOptions struct {
 //	GET  .../deployments, replicasets, daemonsets, jobs, cronjobs, replicationcontrollers
 //	                                                    the workload Resources (opts.Cluster, a WorkloadService)
 //	GET  .../services, endpoints, ingresses             the Service networking Resources (opts.Cluster, a NetworkService)
+//	GET|POST /api/v1/plan?ref=REF                        what deploying REF would change (opts.Cluster, a PlanService)
 //
 // and, when svc implements PodControl and ObjectControl:
 //
@@ -97,6 +98,8 @@ func NewServer(svc PodService, opts ServerOptions) http.Handler {
 	mux.HandleFunc("GET /api/v1/events", s.events)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/events", s.events)
 	mux.HandleFunc("GET "+PreviewsPath, s.previews)
+	mux.HandleFunc("GET "+PlanPath, s.plan)
+	mux.HandleFunc("POST "+PlanPath, s.plan)
 	serveAllWorkloads(mux, s)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, noSuchAPI(r))

@@ -30,6 +30,11 @@ type WorkloadService interface {
 	DaemonSets(ctx context.Context, namespace string) ([]appsv1.DaemonSet, error)
 	Jobs(ctx context.Context, namespace string) ([]batchv1.Job, error)
 	CronJobs(ctx context.Context, namespace string) ([]batchv1.CronJob, error)
+	// ResourceQuotas are the desired state's, with status.hard and
+	// status.used as the leader last counted them (used lacks the hard
+	// resources shoal does not count).
+	ResourceQuotas(ctx context.Context, namespace string) ([]corev1.ResourceQuota, error)
+	LimitRanges(ctx context.Context, namespace string) ([]corev1.LimitRange, error)
 }
 
 // NetworkService is what a cluster node adds to its API for the Service
@@ -45,7 +50,9 @@ type NetworkService interface {
 	Ingresses(ctx context.Context, namespace string) ([]networkingv1.Ingress, error)
 }
 
-// Resource is a kind of object the cluster routes serve, T its Go type:
+// Resource is a kind of object of the desired state the API serves (the
+// workloads, the Service networking objects, quotas and limit ranges), T
+// its Go type:
 //
 //	GET /apis/GROUP/VERSION/PLURAL                            a List of every namespace's
 //	GET /apis/GROUP/VERSION/namespaces/{ns}/PLURAL            a List of one namespace's
@@ -70,6 +77,8 @@ var (
 	DaemonSets             = Resource[appsv1.DaemonSet]{"apps/v1", "daemonsets", "DaemonSet", by(WorkloadService.DaemonSets)}
 	Jobs                   = Resource[batchv1.Job]{"batch/v1", "jobs", "Job", by(WorkloadService.Jobs)}
 	CronJobs               = Resource[batchv1.CronJob]{"batch/v1", "cronjobs", "CronJob", by(WorkloadService.CronJobs)}
+	ResourceQuotas         = Resource[corev1.ResourceQuota]{"v1", "resourcequotas", "ResourceQuota", by(WorkloadService.ResourceQuotas)}
+	LimitRanges            = Resource[corev1.LimitRange]{"v1", "limitranges", "LimitRange", by(WorkloadService.LimitRanges)}
 )
 
 // The Service networking resources the API serves (from a NetworkService).
@@ -177,6 +186,8 @@ func serveAllWorkloads(mux *http.ServeMux, s *server) {
 	serveWorkloads(mux, s, Services)
 	serveWorkloads(mux, s, Endpoints)
 	serveWorkloads(mux, s, Ingresses)
+	serveWorkloads(mux, s, ResourceQuotas)
+	serveWorkloads(mux, s, LimitRanges)
 }
 
 // List returns r's objects of a namespace ("" for all) from the node c

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+
+	"github.com/shoal-run/shoal/nodeagent/internal/netnsexec"
 )
 
 // chains are the nat-table chains a Network owns. Their names carry a hash of
@@ -118,20 +120,7 @@ func (n *Network) ensureJumps() error {
 
 // ruleExists reports whether rule j is in its chain (iptables -C).
 func (n *Network) ruleExists(j jump) (bool, error) {
-	args := append([]string{"-w", "-t", "nat", "-C", j.chain}, j.args...)
-	err := n.run("", "iptables", args...)
-	if err == nil {
-		return true, nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 1 {
-		return false, nil
-	}
-	// Exit code 2 with "Chain ... does not exist": the target chain is gone.
-	if strings.Contains(err.Error(), "does not exist") {
-		return false, nil
-	}
-	return false, fmt.Errorf("check iptables rule nat %s -> %s: %w", j.chain, j.args[len(j.args)-1], err)
+	return netnsexec.RuleExists(n.cfg.NetNS, "nat", j.chain, j.args)
 }
 
 // removeRules deletes the jumps (every copy) and then both chains. Missing

@@ -11,8 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/shoal-run/shoal/nodeagent/internal/netnsexec"
 )
 
 // nsKind is a namespace type a sandbox may own; its value is the file name
@@ -236,29 +237,5 @@ func unescapeMountPath(s string) string {
 }
 
 // inNetNS runs fn on an OS thread that has joined the network namespace at
-// path (the caller's own when path is empty, without a thread switch). The
-// thread is locked for fn and discarded afterwards, so no other goroutine
-// ever runs in that namespace. Processes started by fn (os/exec) inherit the
-// namespace.
-func inNetNS(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread leaves the process with this goroutine.
-		runtime.LockOSThread()
-		ns, err := netns.GetFromPath(path)
-		if err != nil {
-			errc <- fmt.Errorf("open network namespace %s: %w", path, err)
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- fmt.Errorf("join network namespace %s: %w", path, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// path (see netnsexec.Do).
+func inNetNS(path string, fn func() error) error { return netnsexec.Do(path, fn) }

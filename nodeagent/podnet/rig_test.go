@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/shoal-run/shoal/nodeagent/internal/nettest"
 )
 
 // The rig: every root test builds its own "node", a fresh network namespace
@@ -212,31 +214,10 @@ func mustAddr(s string) *netlink.Addr {
 // every connection with reply(remote IP), then closes it. Stopped at cleanup.
 func serve(t *testing.T, nsPath, addr string, reply func(remoteIP string) string) {
 	t.Helper()
-	var ln net.Listener
-	err := inNetNS(nsPath, func() (err error) {
-		ln, err = net.Listen("tcp4", addr)
-		return err
+	nettest.Listen(t, nsPath, addr, func(c net.Conn, client string) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, reply(client))
 	})
-	if err != nil {
-		t.Fatalf("listen on %s in %s: %v", addr, nsPath, err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-				io.WriteString(c, reply(host))
-			}()
-		}
-	}()
 }
 
 // fetch connects to addr from the network namespace at nsPath and returns
@@ -274,19 +255,7 @@ func expectBody(t *testing.T, nsPath, addr, want string) {
 // waitFor polls cond until it returns nil or the timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, cond func() error, format string, args ...any) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", fmt.Sprintf(format, args...), timeout, err)
-		}
-		<-tick.C
-	}
+	nettest.WaitFor(t, timeout, fmt.Sprintf(format, args...), cond)
 }
 
 // natRules returns the nat table's rules (-A lines) in the node namespace,

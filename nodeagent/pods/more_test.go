@@ -189,6 +189,56 @@ spec:
 	}
 }
 
+// neverStarted is a runtime that reports container id as its runtime
+// does when the agent stopped inside Start: Unknown, never started.
+type neverStarted struct {
+	pods.Runtime
+	id string
+}
+
+func (r neverStarted) State(id string) (runtime.State, error) {
+	if id == r.id {
+		return runtime.State{ID: id, Status: runtime.Unknown, Reason: runtime.ReasonUnknown,
+			Message: "the container was never started (its agent stopped during Start)"}, nil
+	}
+	return r.Runtime.State(id)
+}
+
+// TestNeverStartedContainerStartsAgain: a container whose agent stopped
+// inside Start never ran its command; the next agent starts it, as the
+// kubelet starts a container it finds missing — not a restart, not an
+// end (a restartPolicy Never pod must not end Succeeded or Failed for it).
+func TestNeverStartedContainerStartsAgain(t *testing.T) {
+	n := newNode(t)
+	manifest := `apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+`
+	n.apply(manifest)
+	p := n.waitPod("once", wait, "Running", ready)
+	id := strings.TrimPrefix(p.Status.ContainerStatuses[0].ContainerID, "shoal://")
+	n.mgr.Shutdown()
+	n.mgr = nil
+	if _, err := n.rt.Stop(t.Context(), id, 0); err != nil {
+		t.Fatal(err)
+	}
+	n.wrap = func(rt pods.Runtime) pods.Runtime { return neverStarted{rt, id} }
+	n.start()
+	n.apply(manifest)
+	again := n.waitPod("once", wait, "Running again", ready)
+	cs := again.Status.ContainerStatuses[0]
+	if again.Status.Phase != corev1.PodRunning || cs.RestartCount != 0 || cs.State.Running == nil {
+		t.Fatalf("after the agent stopped inside Start: phase %s, %+v", again.Status.Phase, cs)
+	}
+}
+
 // TestTerminationMessagesAndPids: the termination message comes from the
 // file, or from the log's tail under FallbackToLogsOnError; the node's pids
 // limit reaches the container's cgroup.

@@ -106,6 +106,8 @@ type node struct {
 	mgr    *pods.Manager
 	cgroup string
 	bridge string
+	// wrap, if set, wraps the runtime the next start gives the manager.
+	wrap func(pods.Runtime) pods.Runtime
 
 	evMu   sync.Mutex
 	events []string // "pod reason: message", as the manager reported them
@@ -173,6 +175,10 @@ func newNode(t testing.TB) *node {
 // start makes a fresh manager on the node's state, as an agent start does.
 func (n *node) start() {
 	var err error
+	var rt pods.Runtime = n.rt
+	if n.wrap != nil {
+		rt = n.wrap(rt)
+	}
 	n.mgr, err = pods.NewManager(pods.Config{
 		NodeName: "node-a", NodeIP: "10.244.7.1", DataDir: filepath.Join(n.dir, "agent"), NetNS: n.netns, PodPidsLimit: 512,
 		Backoff: restart.Config{Initial: 300 * time.Millisecond, Max: 2 * time.Second, ResetAfter: time.Minute},
@@ -182,7 +188,7 @@ func (n *node) start() {
 			n.events = append(n.events, pod.Name+" "+reason+": "+message)
 			n.evMu.Unlock()
 		},
-	}, n.rt, n.images, n.net)
+	}, rt, n.images, n.net)
 	if err != nil {
 		n.t.Fatal(err)
 	}

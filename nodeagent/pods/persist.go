@@ -143,6 +143,20 @@ func (w *worker) adopt() {
 		case st.Status == runtime.Running || st.Status == runtime.Created:
 			r.adopted = true
 			w.afterStart(r, r.id)
+		case st.Status == runtime.Unknown && st.StartedAt.IsZero():
+			// The agent stopped inside Start: the command never ran. The
+			// run goes back to before that start, and the worker starts it
+			// again — not a restart and not an end, as the kubelet starts
+			// a container it finds missing.
+			w.m.rt.Remove(r.id, runtime.RemoveOptions{})
+			w.log.Info("container never started (its agent stopped during Start): starting it again", "container", r.spec.Name, "id", r.id)
+			r.id, r.prevID = r.prevID, ""
+			r.attempt = max(0, r.attempt-1)
+			r.exited = r.id != ""
+			if !r.exited {
+				r.rec.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: ReasonContainerCreating}}
+				r.rec.ContainerID, r.rec.Ready, r.rec.Started = "", false, false
+			}
 		default:
 			w.finishedLocked(r, st)
 		}

@@ -1,44 +1,17 @@
 package svcproxy
 
 import (
-	"bytes"
 	"fmt"
-	"os/exec"
-	"runtime"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/shoal-run/shoal/nodeagent/internal/netnsexec"
 )
 
 // inNetNS runs fn on an OS thread that has joined the network namespace at
-// path (the caller's own when path is empty, without a thread switch). The
-// thread is locked for fn and discarded afterwards, so no other goroutine
-// ever runs in that namespace. Sockets made by fn stay in the namespace and
-// may be used from any goroutine; processes started by fn (os/exec)
-// inherit it.
-func inNetNS(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread leaves the process with this goroutine.
-		runtime.LockOSThread()
-		ns, err := netns.GetFromPath(path)
-		if err != nil {
-			errc <- fmt.Errorf("open network namespace %s: %w", path, err)
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- fmt.Errorf("join network namespace %s: %w", path, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// path (see netnsexec.Do).
+func inNetNS(path string, fn func() error) error { return netnsexec.Do(path, fn) }
 
 // handleAt returns a netlink handle in the network namespace at path (the
 // caller's own when empty).
@@ -63,22 +36,7 @@ func handleAt(path string) (*netlink.Handle, error) {
 }
 
 // run executes a command in the network namespace at nsPath, with stdin
-// when not empty, and returns its stdout. The error names the command and
-// carries its stderr; it wraps the *exec.ExitError.
+// when not empty, and returns its stdout (see netnsexec.Run).
 func run(nsPath, stdin, name string, args ...string) ([]byte, error) {
-	var out []byte
-	err := inNetNS(nsPath, func() error {
-		cmd := exec.Command(name, args...)
-		if stdin != "" {
-			cmd.Stdin = strings.NewReader(stdin)
-		}
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-		}
-		out = stdout.Bytes()
-		return nil
-	})
-	return out, err
+	return netnsexec.Run(nsPath, stdin, name, args...)
 }

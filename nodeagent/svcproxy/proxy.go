@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shoal-run/shoal/nodeagent/internal/netnsexec"
 	"github.com/shoal-run/shoal/reconciler/services"
 )
 
@@ -314,20 +314,7 @@ func (p *Proxy) ensureJump(j jump) error {
 
 // jumpExists reports whether j is in its chain (iptables -C).
 func (p *Proxy) jumpExists(j jump) (bool, error) {
-	args := append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...)
-	_, err := run(p.cfg.NetNS, "", "iptables", args...)
-	if err == nil {
-		return true, nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 1 {
-		return false, nil
-	}
-	// Exit code 2 with "Chain ... does not exist": the target chain is gone.
-	if strings.Contains(err.Error(), "does not exist") {
-		return false, nil
-	}
-	return false, fmt.Errorf("check iptables rule %s: %w", j, err)
+	return netnsexec.RuleExists(p.cfg.NetNS, j.table, j.chain, j.args)
 }
 
 // removeJump deletes every copy of j.

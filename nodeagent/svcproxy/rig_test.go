@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,17 +13,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shoal-run/shoal/nodeagent/internal/nettest"
 	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/reconciler/services"
-	"github.com/shoal-run/shoal/testenv"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // The rig: node "n1" is a fresh network namespace with a real pod network
@@ -182,16 +179,7 @@ func (r *rig) config() Config {
 // removed at cleanup.
 func (r *rig) netns(name string) string {
 	r.t.Helper()
-	path, err := testenv.NewNetNS(filepath.Join(r.base, "netns"), name)
-	if err != nil {
-		r.t.Fatalf("create network namespace %s: %v", name, err)
-	}
-	r.t.Cleanup(func() {
-		if err := testenv.RemoveNetNS(path); err != nil {
-			r.t.Errorf("remove network namespace %s: %v", path, err)
-		}
-	})
-	return path
+	return nettest.NetNS(r.t, r.base, name)
 }
 
 // handle returns a netlink handle in the namespace at path, closed at cleanup.
@@ -242,101 +230,19 @@ func mustAddr(s string) *netlink.Addr {
 	return a
 }
 
-// serve listens on addr:8080 inside the namespace at nsPath (the listener
-// made on a thread locked into it) and answers every connection with
-// "<name> from <remote IP>" from an ordinary goroutine. Stopped at cleanup.
-func serve(t testing.TB, nsPath, addr, name string) {
-	t.Helper()
-	var ln net.Listener
-	err := inNetNS(nsPath, func() (err error) {
-		ln, err = net.Listen("tcp4", net.JoinHostPort(addr, fmt.Sprint(podPort)))
-		return err
-	})
-	if err != nil {
-		t.Fatalf("listen on %s:%d in %s: %v", addr, podPort, nsPath, err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-				io.WriteString(c, name+" from "+host)
-			}()
-		}
-	}()
-}
+// serve listens on addr:8080 inside the namespace at nsPath and answers
+// every connection with "<name> from <remote IP>" (nettest.Serve).
+func serve(t testing.TB, nsPath, addr, name string) { nettest.Serve(t, nsPath, addr, podPort, name) }
 
-// dialer makes sockets in one network namespace from a single OS thread
-// locked into it for the dialer's life (no thread per connection), so that
-// it can dial quickly and often. Closed at cleanup; the thread then ends
-// with its goroutine.
-type dialer struct {
-	reqs chan dialReq
-}
+// dialer makes sockets in one network namespace (nettest.Dialer).
+type dialer struct{ d *nettest.Dialer }
 
-type dialReq struct {
-	addr  string
-	reply chan dialResult
-}
+func newDialer(t testing.TB, nsPath string) *dialer { return &dialer{nettest.NewDialer(t, nsPath)} }
 
-type dialResult struct {
-	c   net.Conn
-	err error
-}
-
-func newDialer(t testing.TB, nsPath string) *dialer {
-	t.Helper()
-	d := &dialer{reqs: make(chan dialReq)}
-	ready := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
-		fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err == nil {
-			err = unix.Setns(fd, unix.CLONE_NEWNET)
-			unix.Close(fd)
-		}
-		ready <- err
-		if err != nil {
-			return
-		}
-		for req := range d.reqs {
-			c, err := net.DialTimeout("tcp4", req.addr, 2*time.Second)
-			req.reply <- dialResult{c, err}
-		}
-	}()
-	if err := <-ready; err != nil {
-		t.Fatalf("enter network namespace %s: %v", nsPath, err)
-	}
-	t.Cleanup(func() { close(d.reqs) })
-	return d
-}
-
-func (d *dialer) dial(addr string) (net.Conn, error) {
-	reply := make(chan dialResult, 1)
-	d.reqs <- dialReq{addr, reply}
-	r := <-reply
-	return r.c, r.err
-}
+func (d *dialer) dial(addr string) (net.Conn, error) { return d.d.Dial(addr) }
 
 // fetch connects to addr and returns what the server sent.
-func (d *dialer) fetch(addr string) (string, error) {
-	c, err := d.dial(addr)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(3 * time.Second))
-	b, err := io.ReadAll(c)
-	return string(b), err
-}
+func (d *dialer) fetch(addr string) (string, error) { return d.d.Fetch(addr) }
 
 // bodies fetches addr n times and counts the answers.
 func (d *dialer) bodies(t testing.TB, addr string, n int) map[string]int {
@@ -435,29 +341,7 @@ func (r *rig) lbAddrs() []string {
 // waitFor polls cond until it returns nil or the timeout passes.
 func waitFor(t testing.TB, timeout time.Duration, cond func() error, what string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, timeout, err)
-		}
-		<-tick.C
-	}
+	nettest.WaitFor(t, timeout, what, cond)
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+func testLogger(t testing.TB) *slog.Logger { return nettest.Logger(t, slog.LevelDebug) }

@@ -57,14 +57,17 @@
 //
 // Check runs one policy over one object; Decide runs every policy over a
 // desired state and returns the objects it refuses (Admit also returns the
-// set without them). The reconciler drops refused objects, reports each
-// violation (its policy, rule, field path and message) in shoal status,
-// events and the plan, and goes on with the rest of the commit.
+// set without them). The reconciler's leader decides once per commit: it
+// drops refused objects, reports each violation (its policy, rule, field
+// path and message) in shoal status, a FailedAdmission event and its log,
+// and goes on with the rest of the commit.
 //
 // # LimitRange and ResourceQuota
 //
 // ApplyLimitRange and Quotas follow Kubernetes' LimitRanger and
 // ResourceQuota admission plugins for pods, with their messages; Gate chains
 // them for each pod a controller is about to create. What quotas count is
-// listed on Quotas.
+// listed on Quotas. The reconciler's pure Compute runs them over every pod
+// of each step (ApplyLimitRange, then Quotas with PodUsage kept from step
+// to step).
 package admission

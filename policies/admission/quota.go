@@ -91,10 +91,31 @@ func NewQuotas(quotas []*corev1.ResourceQuota) *Quotas {
 
 // Add counts a pod that already exists, whatever the quotas say (a quota
 // lowered below its usage refuses new pods, and never removes running ones).
-func (q *Quotas) Add(pod *corev1.Pod) {
-	usage := podUsage(pod)
-	for _, st := range q.matching(pod) {
-		addTo(st.used, mask(usage, st.tracked))
+func (q *Quotas) Add(pod *corev1.Pod) { q.AddUsage(pod, PodUsage(pod)) }
+
+// Usage is what one pod uses of quotas (Kubernetes' pod usage: requests
+// and limits summed as the quota names them, and the pod counts), as
+// PodUsage computes it. It depends on the pod's spec and phase only, so a
+// caller may keep it while those do not change.
+type Usage struct{ list corev1.ResourceList }
+
+// PodUsage computes what pod uses of quotas.
+func PodUsage(pod *corev1.Pod) Usage { return Usage{podUsage(pod)} }
+
+// AddUsage is Add for a pod whose PodUsage is u. Counting allocates
+// nothing.
+func (q *Quotas) AddUsage(pod *corev1.Pod, u Usage) {
+	for _, st := range q.all {
+		if st.q.Namespace != pod.Namespace || len(st.tracked) == 0 || !scopesMatch(st.q, pod) {
+			continue
+		}
+		for _, k := range st.tracked {
+			if v, ok := u.list[k]; ok {
+				used := st.used[k]
+				used.Add(v)
+				st.used[k] = used
+			}
+		}
 	}
 }
 

@@ -9,15 +9,24 @@
 //  1. list the remote refs (no objects are transferred) and find the branch;
 //  2. if the branch head equals the last commit loaded, stop: "unchanged";
 //  3. clone (first time) or fetch the branch into the local clone;
-//  4. read the manifests under Path from the commit's tree (CommitFS), never
-//     from a working copy, so that nothing local can leak into the state;
-//  5. hand back the Set, or a *LoadError naming the commit and every
-//     diagnostic (file:line: object: message).
+//  4. read the manifests under Path, and the admission file
+//     (.shoal/admission.yaml in Path, package policies/admission), from the
+//     commit's tree (CommitFS), never from a working copy, so that nothing
+//     local can leak into the state;
+//  5. hand back the Set with the admission policies it runs under, or a
+//     *LoadError naming the commit and every diagnostic (file:line:
+//     object: message).
+//
+// An admission file that does not load does not hold the commit back: its
+// manifests apply under the policies of the last commit before it (first
+// parents) whose file loads, never under looser ones, and the file's
+// errors come beside the Set as an *AdmissionError. Only when no such
+// commit exists does the commit not apply.
 //
 // Errors are classified by what the caller should do next:
 //
-//   - IsStalled: the commit itself is wrong (manifests that do not load, a
-//     missing branch or Path, an empty repository). Retrying cannot help;
+//   - IsStalled: the commit itself is wrong (manifests or an admission file
+//     that do not load, a missing branch or Path, an empty repository). Retrying cannot help;
 //     wait for a new commit. The last good state stays in force.
 //   - IsTransient: network failures, timeouts, server 5xx or 429. Retry with
 //     exponential back-off.

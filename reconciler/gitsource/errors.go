@@ -88,12 +88,13 @@ func IsTransient(err error) bool {
 }
 
 // IsStalled reports whether err is a fault of the repository's content or
-// layout (manifests that do not load, a missing branch or Path, an empty or
+// layout (manifests or an admission file that do not load, a missing branch or Path, an empty or
 // missing repository): nothing but a new commit or a configuration change
 // helps.
 func IsStalled(err error) bool {
 	var le *LoadError
-	return errors.As(err, &le) || errors.Is(err, ErrBranchNotFound) || errors.Is(err, ErrPathNotFound) ||
+	var ae *AdmissionError
+	return errors.As(err, &le) || errors.As(err, &ae) || errors.Is(err, ErrBranchNotFound) || errors.Is(err, ErrPathNotFound) ||
 		errors.Is(err, ErrEmptyRepository) || errors.Is(err, ErrRepositoryNotFound)
 }
 

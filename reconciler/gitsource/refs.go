@@ -9,10 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/shoal-run/shoal/manifests"
 )
@@ -31,31 +28,18 @@ type Ref struct {
 }
 
 // localRefPrefix is where fetched refs are kept in the clone:
-// refs/pull/42/head is kept as refs/shoal/pull/42/head.
-const localRefPrefix = "refs/shoal/"
+// refs/pull/42/head is kept as refs/shoal/previews/pull/42/head.
+const localRefPrefix = "refs/shoal/previews/"
 
 func localRef(ref string) plumbing.ReferenceName {
 	return plumbing.ReferenceName(localRefPrefix + strings.TrimPrefix(ref, "refs/"))
-}
-
-// listRemote lists the remote's refs (no objects are transferred),
-// bounded by Config.Timeout.
-func (s *Source) listRemote(ctx context.Context) ([]*plumbing.Reference, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{s.cfg.URL}})
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: s.auth})
-	if err != nil {
-		return nil, classify("ls-remote", s.cfg.URL, err)
-	}
-	return refs, nil
 }
 
 // ListRefs lists the remote's refs that point at a commit (symbolic refs
 // such as HEAD left out), sorted by name: one ref listing, as each Sync
 // makes, with no objects transferred. Errors are classified as Sync's.
 func (s *Source) ListRefs(ctx context.Context) ([]Ref, error) {
-	refs, err := s.listRemote(ctx)
+	refs, err := s.listRefs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -69,14 +53,15 @@ func (s *Source) ListRefs(ctx context.Context) ([]Ref, error) {
 	return out, nil
 }
 
-// LoadRef loads commit of ref as Sync loads the tracked branch's head:
-// the manifests under Path from the commit's tree, complete or not at
-// all. The commit is fetched (ref, into the clone) unless the clone has
-// it already; the clone keeps ref's head until ForgetRef. A commit that
-// does not load is a *LoadError (IsStalled) naming it; a commit the ref
-// no longer points at after the fetch is an error too (the ref moved:
+// LoadRefCommit loads commit of ref as Sync loads the tracked branch's
+// head: the manifests under Path from the commit's tree, complete or not
+// at all. Unlike LoadRef, it names the commit (from a ListRefs) and lists
+// nothing: the commit is fetched (ref, into the clone) unless the clone
+// has it already, and the clone keeps ref's head until ForgetRef. A commit
+// that does not load is a *LoadError (IsStalled) naming it; a commit the
+// ref no longer points at after the fetch is an error too (the ref moved:
 // list again). Calls are serialised with Sync.
-func (s *Source) LoadRef(ctx context.Context, ref, commit string) (Revision, *manifests.Set, error) {
+func (s *Source) LoadRefCommit(ctx context.Context, ref, commit string) (Revision, *manifests.Set, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	head := plumbing.NewHash(commit)
@@ -84,24 +69,18 @@ func (s *Source) LoadRef(ctx context.Context, ref, commit string) (Revision, *ma
 	if head.IsZero() || head.String() != commit {
 		return rev, nil, fmt.Errorf("gitsource: %s: %q is not a commit hash", ref, commit)
 	}
+	if err := checkRef(ref); err != nil || !strings.HasPrefix(ref, "refs/") {
+		return rev, nil, fmt.Errorf("gitsource: %q is not a full ref name", ref)
+	}
 	if _, err := s.openRepo(); err != nil {
 		return rev, nil, err
 	}
-	if _, err := s.repo.CommitObject(head); err != nil {
-		fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-		err := s.repo.FetchContext(fctx, &git.FetchOptions{
-			RemoteName: "origin",
-			RefSpecs:   []config.RefSpec{config.RefSpec("+" + ref + ":" + localRef(ref).String())},
-			Auth:       s.auth,
-			Tags:       git.NoTags,
-			Force:      true,
-		})
-		cancel()
-		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-			return rev, nil, classify("fetch", s.cfg.URL, err)
+	if _, err := s.commitOf(head); err != nil {
+		if err := s.fetchSpec(ctx, "fetch", "+"+ref+":"+localRef(ref).String()); err != nil {
+			return rev, nil, err
 		}
 	}
-	c, err := s.repo.CommitObject(head)
+	c, err := s.commitOf(head)
 	if err != nil {
 		return rev, nil, fmt.Errorf("git fetch %s: commit %s is not there: the ref moved since it was listed", ref, head.String()[:12])
 	}
@@ -110,8 +89,8 @@ func (s *Source) LoadRef(ctx context.Context, ref, commit string) (Revision, *ma
 	}
 	rev = s.revision(c)
 	rev.Ref = ref
-	set, err := s.load(c, rev)
-	return rev, set, err
+	l := s.load(c, rev)
+	return rev, l.set, l.err
 }
 
 // ForgetRef drops the clone's copy of ref's head (its objects stay in the

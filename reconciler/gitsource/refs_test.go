@@ -39,7 +39,7 @@ func TestRefs(t *testing.T) {
 
 	// A ref's commit loads before anything else was synced (the clone is
 	// made), with the ref in its Revision.
-	rev, set, err := s.LoadRef(ctx, "refs/pull/7/head", shop)
+	rev, set, err := s.LoadRefCommit(ctx, "refs/pull/7/head", shop)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,20 +47,20 @@ func TestRefs(t *testing.T) {
 		t.Errorf("rev %+v, objects %v", rev, keys(set))
 	}
 	// The same commit of another ref needs no fetch.
-	if _, set, err := s.LoadRef(ctx, "refs/heads/preview/shop", shop); err != nil || set.Len() != 2 {
+	if _, set, err := s.LoadRefCommit(ctx, "refs/heads/preview/shop", shop); err != nil || set.Len() != 2 {
 		t.Fatalf("second ref: %v", err)
 	}
 	// A commit that does not load.
-	_, set, err = s.LoadRef(ctx, "refs/heads/preview/broken", broken)
+	_, set, err = s.LoadRefCommit(ctx, "refs/heads/preview/broken", broken)
 	var le *LoadError
 	if !errors.As(err, &le) || set != nil || le.Revision.Ref != "refs/heads/preview/broken" || !strings.Contains(err.Error(), "deploy/api.yaml:4") {
 		t.Fatalf("broken: %v", err)
 	}
 	// A commit the ref does not hold.
-	if _, _, err := s.LoadRef(ctx, "refs/heads/preview/shop", main[:39]+"0"); err == nil || !strings.Contains(err.Error(), "the ref moved") {
+	if _, _, err := s.LoadRefCommit(ctx, "refs/heads/preview/shop", main[:39]+"0"); err == nil || !strings.Contains(err.Error(), "the ref moved") {
 		t.Errorf("a commit the ref lacks: %v", err)
 	}
-	if _, _, err := s.LoadRef(ctx, "refs/heads/preview/shop", "main"); err == nil {
+	if _, _, err := s.LoadRefCommit(ctx, "refs/heads/preview/shop", "main"); err == nil {
 		t.Error("a name taken for a commit")
 	}
 

@@ -3,8 +3,6 @@ package gitsource
 import (
 	"context"
 	"time"
-
-	"github.com/shoal-run/shoal/manifests"
 )
 
 // Trigger asks Run to sync at once instead of at the next tick (or the end
@@ -25,12 +23,16 @@ func (s *Source) Trigger() {
 // Run syncs until ctx is cancelled: at once, then every PollInterval, and
 // at once on Trigger. It returns ctx.Err().
 //
-// apply is called with each new good commit: the first that loads, then
-// each later one whose hash differs from the last applied; never with a
-// commit that does not load, and never twice in a row with the same commit.
-// report is called after every sync that did something (a new head, good
-// or not) and after every failure, except that a head already reported as
-// not loading is not reported again while it stays the head. Both are
+// apply is called with the Result of each new good commit: the first
+// that loads, then each later one whose hash differs from the last
+// applied; never with a commit that does not load, and never twice in a
+// row with the same commit. Its Result has the Set and the admission
+// policies it runs under, with Result.AdmissionErr when the commit's own
+// admission file does not load. report is called after every sync that
+// did something (a new head, good or not; nil for a commit that applies,
+// whatever its AdmissionErr) and after every failure, except that a head
+// already reported as not loading is not reported again while it stays the
+// head. Both are
 // called from Run's goroutine, one at a time; either may be nil. Run waits
 // for them, so they should not block for long.
 //
@@ -38,7 +40,7 @@ func (s *Source) Trigger() {
 // next attempt doubles from PollInterval up to MaxBackoff; a success or a
 // stalled error resets it to PollInterval (a stalled head is re-checked
 // cheaply, by a ref listing, for a new commit).
-func (s *Source) Run(ctx context.Context, apply func(Revision, *manifests.Set), report func(Revision, error)) error {
+func (s *Source) Run(ctx context.Context, apply func(Result), report func(Revision, error)) error {
 	var applied string
 	wait := s.cfg.PollInterval
 	for {
@@ -55,7 +57,7 @@ func (s *Source) Run(ctx context.Context, apply func(Revision, *manifests.Set), 
 			if res.Revision.Commit != applied {
 				applied = res.Revision.Commit
 				if apply != nil {
-					apply(res.Revision, res.Set)
+					apply(res)
 				}
 			}
 			if res.Outcome != Unchanged && report != nil {

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/shoal-run/shoal/manifests"
 )
 
 // runRecorder collects what Run hands to apply and report.
@@ -23,13 +21,13 @@ type report struct {
 	err    error
 }
 
-func (rr *runRecorder) apply(rev Revision, set *manifests.Set) {
+func (rr *runRecorder) apply(res Result) {
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
-	if set == nil {
-		panic("apply called with a nil Set")
+	if res.Set == nil || res.Admission == nil {
+		panic("apply called with a nil Set or admission Config")
 	}
-	rr.applied = append(rr.applied, rev.Commit)
+	rr.applied = append(rr.applied, res.Revision.Commit)
 }
 
 func (rr *runRecorder) report(rev Revision, err error) {

@@ -22,7 +22,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/policies/admission"
 )
 
 // Revision describes one commit of the tracked branch.
@@ -89,6 +91,16 @@ type Result struct {
 	Revision Revision
 	// Set is the head's objects; nil whenever the error is not nil.
 	Set *manifests.Set
+	// Admission is the admission policies the Set runs under (nil when Set
+	// is): those of the head's admission file (admission.Path in Path), an
+	// empty Config when it has none, or, when the file does not load,
+	// those of the last commit before it whose file does (see
+	// AdmissionError).
+	Admission *admission.Config
+	// AdmissionErr is a *AdmissionError when the head's admission file
+	// does not load but the Set still applies under earlier policies; nil
+	// otherwise.
+	AdmissionErr error
 	// Outcome says what had to be done.
 	Outcome Outcome
 }
@@ -113,9 +125,16 @@ type Source struct {
 }
 
 type loaded struct {
-	rev Revision
-	set *manifests.Set
-	err error
+	rev       Revision
+	set       *manifests.Set
+	admission *admission.Config
+	admErr    error // the *AdmissionError of a commit that applies
+	err       error
+}
+
+// result is the Result of a loaded head.
+func (l *loaded) result(o Outcome) Result {
+	return Result{Revision: l.rev, Set: l.set, Admission: l.admission, AdmissionErr: l.admErr, Outcome: o}
 }
 
 // New validates cfg (filling defaults) and returns a Source. It creates
@@ -206,11 +225,15 @@ func (s *Source) Sync(ctx context.Context) (Revision, *manifests.Set, error) {
 // SyncResult runs one sync, in order: list the remote refs; stop if the
 // branch head is the commit loaded last time (Outcome Unchanged, returning
 // that commit's Set or its *LoadError again); clone or fetch the branch;
-// load the manifests under Path from the head commit's tree.
+// load the manifests under Path and the admission file from the head
+// commit's tree.
 //
 // The Set is complete or nil: a commit that does not load returns a
 // *LoadError (IsStalled) and the caller keeps its last good state, which
-// LastGood also returns. Network failures are IsTransient, refused
+// LastGood also returns. An admission file that does not load leaves the
+// Set to apply under earlier policies (Result.AdmissionErr), or, when no
+// earlier commit has policies to keep, is the error itself (an
+// *AdmissionError, IsStalled). Network failures are IsTransient, refused
 // credentials IsAuth. Each network step is bounded by Config.Timeout.
 func (s *Source) SyncResult(ctx context.Context) (Result, error) {
 	s.mu.Lock()
@@ -223,7 +246,7 @@ func (s *Source) SyncResult(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	if s.last != nil && s.last.rev.Commit == head.String() {
-		return Result{Revision: s.last.rev, Set: s.last.set, Outcome: Unchanged}, s.last.err
+		return s.last.result(Unchanged), s.last.err
 	}
 
 	outcome, err := s.fetch(ctx, head)
@@ -236,17 +259,19 @@ func (s *Source) SyncResult(ctx context.Context) (Result, error) {
 			fmt.Errorf("git fetch: commit %s missing after fetch: %w", head, err)
 	}
 	rev := s.revision(commit)
-	set, err := s.load(commit, rev)
-	s.last = &loaded{rev: rev, set: set, err: err}
-	if err != nil {
+	s.last = s.load(commit, rev)
+	if err := s.last.err; err != nil {
 		s.log.Warn("commit does not load; keeping the last good state", "commit", rev.Short(),
 			"outcome", outcome.String(), "err", err)
 		return Result{Revision: rev, Outcome: outcome}, err
 	}
 	s.good = s.last
-	s.log.Info("synced", "commit", rev.Short(), "outcome", outcome.String(), "objects", set.Len(),
+	if s.last.admErr != nil {
+		s.log.Warn("admission file does not load; the commit applies under earlier policies", "commit", rev.Short(), "err", s.last.admErr)
+	}
+	s.log.Info("synced", "commit", rev.Short(), "outcome", outcome.String(), "objects", s.last.set.Len(),
 		"duration", time.Since(start).Round(time.Millisecond))
-	return Result{Revision: rev, Set: set, Outcome: outcome}, nil
+	return s.last.result(outcome), nil
 }
 
 // LastGood returns the last commit that loaded and its Set (zero and nil
@@ -260,14 +285,27 @@ func (s *Source) LastGood() (Revision, *manifests.Set) {
 	return s.good.rev, s.good.set
 }
 
-// lsRemote lists the remote's refs (no objects) and returns the branch head.
-func (s *Source) lsRemote(ctx context.Context) (plumbing.Hash, error) {
-	refs, err := s.listRemote(ctx)
+// listRefs lists the remote's refs (no objects are transferred); an
+// empty remote is ErrEmptyRepository.
+func (s *Source) listRefs(ctx context.Context) ([]*plumbing.Reference, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{s.cfg.URL}})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: s.auth})
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, classify("ls-remote", s.cfg.URL, err)
 	}
 	if len(refs) == 0 {
-		return plumbing.ZeroHash, fmt.Errorf("git ls-remote %s: %w", redact(s.cfg.URL), ErrEmptyRepository)
+		return nil, fmt.Errorf("git ls-remote %s: %w", redact(s.cfg.URL), ErrEmptyRepository)
+	}
+	return refs, nil
+}
+
+// lsRemote lists the remote's refs and returns the branch head.
+func (s *Source) lsRemote(ctx context.Context) (plumbing.Hash, error) {
+	refs, err := s.listRefs(ctx)
+	if err != nil {
+		return plumbing.ZeroHash, err
 	}
 	for _, r := range refs {
 		if r.Name() == s.ref && r.Type() == plumbing.HashReference {
@@ -329,27 +367,36 @@ func (s *Source) fetch(ctx context.Context, head plumbing.Hash) (Outcome, error)
 		}
 		return Cached, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
 	op := "fetch"
 	if fresh {
 		op = "clone"
 	}
 	s.log.Debug("fetching", "op", op, "head", head.String()[:12])
-	err = s.repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: "origin",
-		RefSpecs:   []config.RefSpec{config.RefSpec("+" + s.ref.String() + ":" + s.remoteRef().String())},
-		Auth:       s.auth,
-		Tags:       git.NoTags,
-		Force:      true,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return 0, classify(op, s.cfg.URL, err)
+	if err := s.fetchSpec(ctx, op, "+"+s.ref.String()+":"+s.remoteRef().String()); err != nil {
+		return 0, err
 	}
 	if fresh {
 		return Cloned, nil
 	}
 	return Fetched, nil
+}
+
+// fetchSpec fetches one refspec from origin into the clone, bounded by
+// Config.Timeout; op names the operation in errors.
+func (s *Source) fetchSpec(ctx context.Context, op, spec string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	err := s.repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: "origin",
+		RefSpecs:   []config.RefSpec{config.RefSpec(spec)},
+		Auth:       s.auth,
+		Tags:       git.NoTags,
+		Force:      true,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return classify(op, s.cfg.URL, err)
+	}
+	return nil
 }
 
 func (s *Source) revision(c *object.Commit) Revision {
@@ -362,28 +409,50 @@ func (s *Source) revision(c *object.Commit) Revision {
 	}
 }
 
-// load reads Path from the commit's tree into a Set, or a *LoadError.
-func (s *Source) load(c *object.Commit, rev Revision) (*manifests.Set, error) {
+// load reads Path from the commit's tree into a Set, with the admission
+// policies it runs under; err is a *LoadError, or a *AdmissionError when
+// the admission file does not load and no earlier policies can be kept.
+// The admission file's errors are listed with the manifests' in a
+// LoadError.
+func (s *Source) load(c *object.Commit, rev Revision) *loaded {
+	l := &loaded{rev: rev}
 	fsys, err := CommitFS(c)
 	if err != nil {
-		return nil, err
+		l.err = err
+		return l
 	}
 	fi, err := fs.Stat(fsys, s.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, &LoadError{Revision: rev, Path: s.path, Err: ErrPathNotFound}
+		l.err = &LoadError{Revision: rev, Path: s.path, Err: ErrPathNotFound}
+		return l
 	case err != nil:
-		return nil, &LoadError{Revision: rev, Path: s.path, Err: err}
+		l.err = &LoadError{Revision: rev, Path: s.path, Err: err}
+		return l
 	case !fi.IsDir():
-		return nil, &LoadError{Revision: rev, Path: s.path, Err: fmt.Errorf("%w: not a folder", ErrPathNotFound)}
+		l.err = &LoadError{Revision: rev, Path: s.path, Err: fmt.Errorf("%w: not a folder", ErrPathNotFound)}
+		return l
 	}
+	cfg, admDiags := s.loadAdmission(fsys)
 	res := manifests.Read(manifests.Input{FS: fsys, Path: s.path})
 	set, err := res.Set()
 	if err != nil {
-		return nil, &LoadError{Revision: rev, Path: s.path, Diagnostics: res.Diagnostics}
+		l.err = &LoadError{Revision: rev, Path: s.path, Diagnostics: append(res.Diagnostics, admDiags...)}
+		return l
 	}
 	for _, w := range res.Diagnostics.Warnings() {
 		s.log.Warn("manifest warning", "commit", rev.Short(), "diagnostic", w.String())
 	}
-	return set, nil
+	if admDiags != nil {
+		ae := &AdmissionError{Revision: rev, File: s.admissionFile(), Diagnostics: admDiags}
+		kept, from, ok := s.lastGoodAdmission(c)
+		if !ok {
+			l.err = ae
+			return l
+		}
+		ae.KeptFrom, ae.KeptFile = from, kept.File != ""
+		cfg, l.admErr = kept, ae
+	}
+	l.set, l.admission = set, cfg
+	return l
 }

@@ -41,6 +41,11 @@ type Input struct {
 	Pods []*corev1.Pod
 	// Nodes are the live nodes.
 	Nodes []Node
+	// NetworkPolicies and Namespaces are the desired NetworkPolicies and
+	// Namespace objects: with at least one policy, Table.Policy carries
+	// them with Pods for the nodes to enforce (see Policy).
+	NetworkPolicies []*networkingv1.NetworkPolicy
+	Namespaces      []*corev1.Namespace
 	// ServiceCIDR, NodePortRange and ClusterDomain default to
 	// DefaultServiceCIDR, DefaultNodePortRange and DefaultClusterDomain.
 	ServiceCIDR   netip.Prefix
@@ -115,6 +120,7 @@ func Compute(in Input) Plan {
 	}
 	c.announce()
 	c.ingresses()
+	c.plan.Table.Policy = c.policy()
 	return c.plan
 }
 

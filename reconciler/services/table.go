@@ -34,6 +34,13 @@
 //   - An Ingress's backends are resolved to their Service's ready
 //     endpoints (the target address of the named or numbered port), and
 //     its TLS secrets to their certificate and key.
+//   - With at least one NetworkPolicy in the desired state, Table.Policy
+//     carries the policies, the labels of the Namespace objects and every
+//     reported pod of the live nodes that has an address and has not ended
+//     (namespace, name, labels, node, IP, the node's addresses, hostNetwork,
+//     named container ports), for each node to judge connections with
+//     package policies/network. Without one it is nil: a table stays small
+//     when there is nothing to enforce.
 //   - A problem with one object (an address out of range, a pool used up)
 //     is in Plan.Errors and leaves that object out; the rest goes on.
 package services
@@ -60,6 +67,9 @@ type Table struct {
 	Nodes         []Node    `json:"nodes,omitempty"`
 	Services      []Service `json:"services,omitempty"`
 	Ingresses     []Ingress `json:"ingresses,omitempty"`
+	// Policy is what nodes enforce NetworkPolicies from; nil when the
+	// desired state has no NetworkPolicy.
+	Policy *Policy `json:"policy,omitempty"`
 }
 
 // PortRange is an inclusive range of ports.

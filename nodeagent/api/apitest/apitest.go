@@ -70,6 +70,14 @@ func (w *Workloads) CronJobs(_ context.Context, ns string) ([]batchv1.CronJob, e
 	return of[batchv1.CronJob](w, ns)
 }
 
+func (w *Workloads) ResourceQuotas(_ context.Context, ns string) ([]corev1.ResourceQuota, error) {
+	return of[corev1.ResourceQuota](w, ns)
+}
+
+func (w *Workloads) LimitRanges(_ context.Context, ns string) ([]corev1.LimitRange, error) {
+	return of[corev1.LimitRange](w, ns)
+}
+
 func (w *Workloads) Events(_ context.Context, ns string) ([]corev1.Event, error) {
 	return of[corev1.Event](w, ns)
 }
