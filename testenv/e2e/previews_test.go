@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +20,9 @@ kind: PreviewConfig
 domain: preview.example.test
 `
 
-// shopYAML is a Deployment of the test app in namespace ns, its Service
+// shopAppYAML is a Deployment of the test app in namespace ns, its Service
 // and an Ingress for shop.example.test.
-func shopYAML(ns string) string {
+func shopAppYAML(ns string) string {
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: %[1]s}
@@ -56,6 +57,14 @@ spec:
 `, ns)
 }
 
+// shopClient is a busybox pod in namespace shop, to connect from.
+const shopClient = `apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: shop}
+spec:
+  containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
+`
+
 const hostPathPod = `apiVersion: v1
 kind: Pod
 metadata: {name: bad, namespace: shop}
@@ -64,11 +73,11 @@ spec:
   containers: [{name: c, image: busybox, command: [sleep, "3600"], volumeMounts: [{name: h, mountPath: /h}]}]
 `
 
-// readyIn returns the names of the Ready pods of namespace ns, as node
-// lists them; nil on error.
+// readyIn returns the names of the Ready pods of the shop's Deployment
+// (web-...) in namespace ns, as node lists them; nil on error.
 func readyIn(t testing.TB, c *testenv.Cluster, node, ns string) []string {
 	ready, _ := podsOf(t, c, node, ns)
-	return ready
+	return slices.DeleteFunc(ready, func(name string) bool { return !strings.HasPrefix(name, "web-") })
 }
 
 // podsOf returns the names of the Ready pods and of the Running ones of
@@ -112,16 +121,16 @@ func commitBranch(t testing.TB, work, ref string, files map[string]string, msg s
 }
 
 // TestPreviewBranch pushes a branch preview/shop with the shop of main
-// and a hostPath pod: the shop runs in preview-shop-shop beside main's,
-// its Ingress answers on the preview host through a node's ingress while
-// main's host still answers main's pod, the hostPath pod is refused,
-// shoal previews lists it, and deleting the branch removes its pods. (That
-// the preview cannot reach main's pods needs the network policy
-// enforcement of the policies issue: its NetworkPolicy object is tested in
-// reconciler/previews.)
+// (and its client pod) and a hostPath pod: the shop runs in
+// preview-shop-shop beside main's, its Ingress answers on the preview host
+// through a node's ingress while main's host still answers main's pod,
+// the preview and main cannot connect to each other's pods (the
+// preview's isolation policy, enforced by the nodes), the hostPath pod is
+// refused, shoal previews lists it, and deleting the branch removes its
+// pods.
 func TestPreviewBranch(t *testing.T) {
 	c := startRig(t, 3, nil)
-	push(t, c, map[string]string{".shoal/previews.yaml": previewsYAML, "shop.yaml": shopYAML("shop")}, "the shop, with previews")
+	push(t, c, map[string]string{".shoal/previews.yaml": previewsYAML, "shop.yaml": shopAppYAML("shop"), "client.yaml": shopClient}, "the shop, with previews")
 	var mainPod []string
 	waitFor(t, 90*time.Second, "main's shop pod ready", func() bool {
 		mainPod = readyIn(t, c, "node1", "shop")
@@ -136,6 +145,10 @@ func TestPreviewBranch(t *testing.T) {
 		previewPod = readyIn(t, c, "node2", "preview-shop-shop")
 		return len(previewPod) == 1
 	})
+	waitFor(t, 30*time.Second, "the preview's shop and client running", func() bool {
+		_, running := podsOf(t, c, "node1", "preview-shop-shop")
+		return len(running) == 2
+	})
 	n1 := c.Node(1).Addr
 	waitFor(t, 20*time.Second, "the preview host answered by the preview's pod", func() bool {
 		body := ingressGet(t, "http://"+n1+"/", "preview-shop.shop.preview.example.test", n1)
@@ -149,14 +162,37 @@ func TestPreviewBranch(t *testing.T) {
 		"not run: Pod/shop/bad (bad.yaml:1): refused by admission: policy preview-strict, rule forbidHostPath")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ps, err := client(t, c, "node1").ListPods(ctx, "preview-shop-shop")
+	ps, err := client(t, c, "node1").ListPods(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ip := map[string]string{}
 	for _, p := range ps {
+		ip[p.Namespace+"/"+p.Name] = p.Status.PodIP
 		if p.Name == "bad" {
 			t.Errorf("the hostPath pod is listed: %s on %s", p.Status.Phase, p.Spec.NodeName)
 		}
+	}
+
+	// Each side reaches its own shop, and not the other's: the preview's
+	// isolation policy judges the preview client's egress and the main
+	// client's ingress into the preview.
+	mainURL := "http://" + ip["shop/"+mainPod[0]] + ":8080/"
+	previewURL := "http://" + ip["preview-shop-shop/"+previewPod[0]] + ":8080/"
+	waitFor(t, 30*time.Second, "the preview's client reaching the preview's shop", func() bool {
+		return strings.TrimSpace(nsFetch(t, c, "preview-shop-shop", "client", previewURL)) == "hello from "+previewPod[0]
+	})
+	waitFor(t, 30*time.Second, "main's client reaching main's shop", func() bool {
+		return strings.TrimSpace(nsFetch(t, c, "shop", "client", mainURL)) == "hello from "+mainPod[0]
+	})
+	if body := nsFetch(t, c, "preview-shop-shop", "client", mainURL); body != "" {
+		t.Errorf("the preview's client reached main's shop: %q", body)
+	}
+	if body := nsFetch(t, c, "shop", "client", previewURL); body != "" {
+		t.Errorf("main's client reached the preview's shop: %q", body)
+	}
+	if body := nsFetch(t, c, "preview-shop-shop", "client", "http://web.shop.svc.cluster.local/"); body != "" {
+		t.Errorf("the preview's client reached main's shop through its Service: %q", body)
 	}
 
 	// Deleting the branch removes the preview.
@@ -193,7 +229,7 @@ func BenchmarkPreviewPushToReady(b *testing.B) {
 		branch := fmt.Sprintf("preview/b%d", i)
 		ns := fmt.Sprintf("preview-b%d-bench", i)
 		gitCmd(b, work, "checkout", "-q", "-B", branch, "main")
-		start := commitBranch(b, work, "refs/heads/"+branch, map[string]string{"bench.yaml": shopYAML("bench")}, "round "+branch)
+		start := commitBranch(b, work, "refs/heads/"+branch, map[string]string{"bench.yaml": shopAppYAML("bench")}, "round "+branch)
 		var runAt time.Time
 		waitFor(b, 2*time.Minute, ns+" ready", func() bool {
 			ready, run := podsOf(b, c, "node1", ns)
