@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shoal-run/shoal/policies/admission"
+	"net/netip"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,8 +12,10 @@ import (
 
 	"github.com/shoal-run/shoal/gossip"
 	"github.com/shoal-run/shoal/manifests"
+	"github.com/shoal-run/shoal/policies/admission"
 	"github.com/shoal-run/shoal/reconciler/gitsource"
 	"github.com/shoal-run/shoal/reconciler/plan"
+	"github.com/shoal-run/shoal/reconciler/previews"
 	"github.com/shoal-run/shoal/reconciler/prune"
 )
 
@@ -35,6 +37,11 @@ type planBase struct {
 	rev     gitsource.Revision
 	kept    map[string]prune.Record
 	failed  map[types.NamespacedName]failure
+	// previews run beside any commit: the proposed desired state has
+	// them too, as a step would merge them (see withPreviews).
+	previews []*previews.Preview
+	nodes    []netip.Addr
+	cluster  netip.Prefix
 }
 
 // Plan says what deploying ref (a branch, tag, full ref name such as
@@ -85,11 +92,16 @@ func (r *Reconciler) planBase(ctx context.Context) (planBase, error) {
 		if t.desired == nil || t.lastIn == nil {
 			return fmt.Errorf("%w: the leader has not loaded the desired state yet", ErrNotLeading)
 		}
-		ch <- planBase{
+		b := planBase{
 			in: *t.lastIn, desired: t.desired, rev: t.rev,
 			kept:   readRecords[prune.Record](t.ledger, PrefixKept),
 			failed: readFailed(t.ledger),
+			nodes:  t.pv.addrs, cluster: t.r.cfg.ClusterCIDR,
 		}
+		if out := t.pv.out.Load(); out != nil {
+			b.previews = out.previews
+		}
+		ch <- b
 		return nil
 	}})
 	if err != nil {
@@ -116,6 +128,7 @@ func planAgainst(ctx context.Context, base planBase, rev gitsource.Revision, set
 	if len(base.failed) > 0 {
 		proposed = withoutFailed(proposed, base.failed)
 	}
+	proposed, _ = previews.Merge(proposed, base.previews, base.nodes, base.cluster)
 	curPlan, curIn, curSettled := settle(ctx, base.in)
 	propIn := base.in
 	propIn.Desired = proposed

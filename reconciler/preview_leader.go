@@ -100,6 +100,7 @@ type previewState struct {
 	base      *manifests.Set
 	from      *previewOutput
 	nodes     string
+	addrs     []netip.Addr // the nodes' addresses nodes stands for
 	merged    *manifests.Set
 }
 
@@ -166,7 +167,7 @@ func (t *term) withPreviews(base *manifests.Set, members []gossip.Member) *manif
 	for _, s := range skipped {
 		t.log.Warn("preview object left out", "why", s)
 	}
-	pv.base, pv.from, pv.nodes, pv.merged = base, out, nodes, merged
+	pv.base, pv.from, pv.nodes, pv.addrs, pv.merged = base, out, nodes, addrs, merged
 	return merged
 }
 

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -189,6 +190,14 @@ func TestPreviews(t *testing.T) {
 	}
 	if refusedEvents != 1 {
 		t.Errorf("%d PreviewRefused events for the hostPath pod", refusedEvents)
+	}
+
+	// A plan of main's own commit changes nothing: the previews run beside
+	// any commit.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := a.rec.Plan(ctx, "main"); err != nil || res.Changed() {
+		t.Errorf("planning main with previews running: %v, %+v", err, res.Pods)
 	}
 
 	// The pull request's ref goes: so does its preview.
