@@ -35,4 +35,11 @@
 //
 // A Set is never partial: Sync returns either every object of a commit or
 // none, and a commit that does not load never reaches Run's apply.
+//
+// Other refs are loaded beside the followed branch, in the same clone,
+// without moving it: LoadRef resolves any ref or commit (for plans);
+// previews use ListRefs (one ref listing), LoadRefCommit (a commit a
+// listing gave, fetched under refs/shoal/previews/ until ForgetRef),
+// ReadFile (shoal's own files of the commit in force) and RefsTriggered,
+// which Trigger signals too, since a webhook may name any ref.
 package gitsource
