@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -236,16 +235,9 @@ func (r *gitRepo) git(args ...string) string {
 
 func (r *gitRepo) push(file, content, msg string) string {
 	r.t.Helper()
-	if err := os.MkdirAll(filepath.Dir(filepath.Join(r.work, file)), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(r.work, file), []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-	r.git("add", "-A")
-	r.git("commit", "-q", "-m", msg)
+	commit := r.commit(map[string]string{file: content}, msg)
 	r.git("push", "-q", "origin", "main")
-	return r.git("rev-parse", "HEAD")
+	return commit
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
