@@ -387,6 +387,7 @@ func (a *agent) runPods(ctx context.Context) error {
 	if err := p.net.Setup(); err != nil {
 		return fmt.Errorf("set up the pod network: %w", err)
 	}
+	defer p.net.Close() // stops the refill of spare sandboxes; they stay for the next start
 	if err := p.proxy.Setup(); err != nil {
 		return fmt.Errorf("set up service routing: %w", err)
 	}
