@@ -102,11 +102,30 @@ func checkOnlySlots(t *testing.T, r *rig, n *Network, slots ...string) {
 	}
 }
 
-func TestSpareTakenAndRefilled(t *testing.T) {
+// checkNoMountsOrLinks asserts that nothing is mounted under StateDir and
+// that the bridge and our veths are gone.
+func checkNoMountsOrLinks(t *testing.T, r *rig, cfg Config) {
+	t.Helper()
+	if m, _ := mountsUnder(cfg.StateDir); len(m) != 0 {
+		t.Errorf("mounts under StateDir after Teardown: %q", m)
+	}
+	for _, l := range r.nodeLinks() {
+		if l == cfg.Bridge || strings.HasPrefix(l, vethPrefix) {
+			t.Errorf("interface %s left after Teardown (links %q)", l, r.nodeLinks())
+		}
+	}
+}
+
+// poolNetwork returns a rig and a set-up Network keeping spares spares.
+func poolNetwork(t *testing.T, spares int) (*rig, Config, *Network) {
 	r := newRig(t)
 	cfg := r.config(podCIDR, clusterCIDR)
-	cfg.Spares = 2
-	n := r.network(cfg)
+	cfg.Spares = spares
+	return r, cfg, r.network(cfg)
+}
+
+func TestSpareTakenAndRefilled(t *testing.T) {
+	r, _, n := poolNetwork(t, 2)
 	spares := waitSpares(t, n, 2)
 	for _, sp := range spares {
 		if validateSpareSlot(sp.ID) != nil {
@@ -187,10 +206,7 @@ func TestSpareTakenAndRefilled(t *testing.T) {
 }
 
 func TestSparesSurviveRestart(t *testing.T) {
-	r := newRig(t)
-	cfg := r.config(podCIDR, clusterCIDR)
-	cfg.Spares = 3
-	n1 := r.network(cfg)
+	r, cfg, n1 := poolNetwork(t, 3)
 	spares := waitSpares(t, n1, 3)
 	a := create(t, n1, SandboxSpec{ID: "pod-a"})
 	spares = waitSpares(t, n1, 3)
@@ -262,24 +278,14 @@ func mustSlot(t *testing.T, n *Network, id string) string {
 }
 
 func TestTeardownRemovesSpares(t *testing.T) {
-	r := newRig(t)
-	cfg := r.config(podCIDR, clusterCIDR)
-	cfg.Spares = 2
-	n := r.network(cfg)
+	r, cfg, n := poolNetwork(t, 2)
 	waitSpares(t, n, 2)
 	create(t, n, SandboxSpec{ID: "pod-a", HostPorts: []HostPort{{HostPort: 8080, ContainerPort: 80}}})
 	// Teardown while the refill is making a spare, or right after.
 	if err := n.Teardown(); err != nil {
 		t.Fatalf("Teardown: %v", err)
 	}
-	if m, _ := mountsUnder(cfg.StateDir); len(m) != 0 {
-		t.Errorf("mounts under StateDir after Teardown: %q", m)
-	}
-	for _, l := range r.nodeLinks() {
-		if l == cfg.Bridge || strings.HasPrefix(l, vethPrefix) {
-			t.Errorf("interface %s left after Teardown", l)
-		}
-	}
+	checkNoMountsOrLinks(t, r, cfg)
 	if rules := r.natRules(); len(rules) != 0 {
 		t.Errorf("nat rules left after Teardown: %q", rules)
 	}
