@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shoal-run/shoal/gossip"
+	"github.com/shoal-run/shoal/nodeagent/podnet"
 	"github.com/shoal-run/shoal/reconciler"
 	"github.com/shoal-run/shoal/reconciler/placement"
 	"github.com/shoal-run/shoal/reconciler/services"
@@ -84,6 +85,8 @@ type agentConfig struct {
 	Insecure     []string
 	InitBinary   string
 	PodPidsLimit int64
+	// SpareSandboxes is how many pod sandboxes are kept made ahead.
+	SpareSandboxes int
 }
 
 // defaultAgentConfig is what `shoal agent` uses when no flag says
@@ -101,6 +104,7 @@ func defaultAgentConfig() agentConfig {
 		Reconciler:      true,
 		ClusterCIDR:     "10.244.0.0/16",
 		ServiceCIDR:     services.DefaultServiceCIDR.String(),
+		SpareSandboxes:  podnet.DefaultSpares,
 		NodePortRange:   fmt.Sprintf("%d-%d", services.DefaultNodePortRange.First, services.DefaultNodePortRange.Last),
 		ClusterDomain:   services.DefaultClusterDomain,
 		IngressHTTP:     "0.0.0.0:80",
@@ -191,6 +195,7 @@ next start to re-adopt ("shoal down --data-dir DIR" removes them).`,
 	f.StringArrayVar(&cfg.Insecure, "insecure-registry", nil, "registry host spoken to over plain HTTP (repeatable)")
 	f.StringVar(&cfg.InitBinary, "init-binary", "", "static container init (default: shoal-init beside this binary, else this binary)")
 	f.Int64Var(&cfg.PodPidsLimit, "pod-pids-limit", 0, "most processes per container (the pids cgroup); 0: no limit")
+	f.IntVar(&cfg.SpareSandboxes, "spare-sandboxes", cfg.SpareSandboxes, "pod sandboxes (namespaces, veth, address) kept made ahead so that a pod starts sooner; 0: none")
 	return cmd
 }
 
@@ -372,6 +377,8 @@ func (c *agentConfig) nodeConfigOf(podCIDR string) nodeConfig {
 	n.ServiceCIDR = c.ServiceCIDR
 	n.Bridge, n.CgroupParent, n.Mirrors, n.Insecure = c.Bridge, c.CgroupParent, c.Mirrors, c.Insecure
 	n.InitBinary, n.PodPidsLimit, n.Listen = c.InitBinary, c.PodPidsLimit, c.API
+	spares := c.SpareSandboxes
+	n.SpareSandboxes = &spares
 	n.Repo, n.Branch, n.RepoPath = c.Repo, c.Branch, c.Path
 	n.QueueBypass = c.QueueBypass
 	return n

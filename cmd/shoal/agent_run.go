@@ -388,6 +388,7 @@ func (a *agent) runPods(ctx context.Context) error {
 	if err := p.net.Setup(); err != nil {
 		return fmt.Errorf("set up the pod network: %w", err)
 	}
+	defer p.net.Close() // stops the refill of spare sandboxes; they stay for the next start
 	// Network policy first: the service proxy's jump, put at the head of
 	// filter FORWARD after it, then comes first, so that its refusals of
 	// unowned service addresses are answered before policy is asked.

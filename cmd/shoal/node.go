@@ -51,6 +51,8 @@ type nodeConfig struct {
 	// QueueBypass makes NetworkPolicy enforcement fail open when the
 	// agent is down (shoal agent --queue-bypass).
 	QueueBypass bool `json:"queueBypass,omitempty"`
+	// SpareSandboxes is podnet's Spares; nil: podnet.DefaultSpares.
+	SpareSandboxes *int `json:"spareSandboxes,omitempty"`
 	// Repo, Branch and RepoPath record the desired state the node follows.
 	Repo     string `json:"repo,omitempty"`
 	Branch   string `json:"branch,omitempty"`
@@ -176,6 +178,9 @@ func openNode(cfg nodeConfig, log *slog.Logger) (*nodeParts, error) {
 	}
 	nc := podnet.DefaultConfig(filepath.Join(cfg.DataDir, "podnet"), podCIDR)
 	nc.Bridge, nc.ClusterCIDR, nc.Logger = cfg.Bridge, clusterCIDR, log
+	if cfg.SpareSandboxes != nil {
+		nc.Spares = *cfg.SpareSandboxes
+	}
 	if cfg.ServiceCIDR != "" {
 		if nc.ServiceCIDR, err = netip.ParsePrefix(cfg.ServiceCIDR); err != nil {
 			return nil, fmt.Errorf("--service-cidr %q: %w", cfg.ServiceCIDR, err)

@@ -97,6 +97,7 @@ also each container's init.`,
 	f.StringArrayVar(&cfg.Insecure, "insecure-registry", nil, "registry host spoken to over plain HTTP (repeatable)")
 	f.StringVar(&cfg.InitBinary, "init-binary", "", "static container init (default: shoal-init beside this binary, else this binary)")
 	f.Int64Var(&cfg.PodPidsLimit, "pod-pids-limit", 0, "most processes per container (the pids cgroup); 0: no limit")
+	f.IntVar(&cfg.SpareSandboxes, "spare-sandboxes", cfg.SpareSandboxes, "pod sandboxes (namespaces, veth, address) kept made ahead so that a pod starts sooner; 0: none")
 	return cmd
 }
 

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync"
 )
 
 // ipam hands out pod addresses from one pod CIDR and persists every change in
 // one JSON file (rewritten atomically), so that a restarted agent reads back
 // exactly which addresses are in use. Each call reads the file afresh: the
-// file is the only state. ipam is not safe for concurrent use; Network
-// serializes calls.
+// file is the only state. Its methods are safe for concurrent use (the
+// spare refill allocates without holding Network's lock).
 //
 // Usable addresses are the CIDR minus the network address, the gateway (the
 // first address) and the broadcast address. Allocation goes round the range
@@ -20,6 +21,7 @@ import (
 type ipam struct {
 	path string
 	cidr netip.Prefix
+	mu   sync.Mutex // serializes the read-modify-write of the file
 }
 
 // ipamState is the on-disk form of the allocations.
@@ -85,6 +87,14 @@ func (a *ipam) bounds() (first, last netip.Addr) {
 // id has none yet. When the range is full the error wraps ErrNoAddress and
 // names the CIDR.
 func (a *ipam) allocate(id string) (netip.Addr, error) {
+	return a.allocateKeeping(id, 0)
+}
+
+// allocateKeeping is allocate that fails with ErrNoAddress unless keep
+// addresses stay free after it.
+func (a *ipam) allocateKeeping(id string, keep int) (netip.Addr, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	st, err := a.load()
 	if err != nil {
 		return netip.Addr{}, err
@@ -95,6 +105,12 @@ func (a *ipam) allocate(id string) (netip.Addr, error) {
 		}
 	}
 	first, last := a.bounds()
+	if keep > 0 {
+		size := 1<<(32-a.cidr.Bits()) - 3 // less the network, gateway and broadcast addresses
+		if size-len(st.Allocations) <= keep {
+			return netip.Addr{}, fmt.Errorf("%w: pod CIDR %s has %d free addresses, %d must stay free", ErrNoAddress, a.cidr, size-len(st.Allocations), keep)
+		}
+	}
 	start := first
 	if st.Last.IsValid() && st.Last.Compare(first) >= 0 && st.Last.Compare(last) < 0 {
 		start = st.Last.Next()
@@ -122,6 +138,8 @@ func (a *ipam) allocate(id string) (netip.Addr, error) {
 
 // release frees every address held by id; releasing nothing is not an error.
 func (a *ipam) release(id string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	st, err := a.load()
 	if err != nil {
 		return err
@@ -141,6 +159,8 @@ func (a *ipam) release(id string) error {
 
 // allocations returns a copy of the current allocations (pod IP → sandbox ID).
 func (a *ipam) allocations() (map[netip.Addr]string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	st, err := a.load()
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Errors callers branch on with errors.Is.
@@ -58,10 +59,16 @@ type Config struct {
 	NetNS string
 	// Logger receives the component's logs (component=podnet).
 	Logger *slog.Logger
+	// Spares is how many spare sandboxes (network, IPC and UTS namespaces,
+	// veth on the bridge, address) Setup keeps made ahead for CreateSandbox
+	// to take; each holds a pod address while it waits. 0 means none: every
+	// sandbox is made when asked for. At most 64.
+	Spares int
 }
 
 // DefaultConfig returns the configuration of a node with the bridge shoal0,
-// an MTU of 1500, the node's own network namespace and the default logger.
+// an MTU of 1500, the node's own network namespace, the default logger and
+// DefaultSpares spare sandboxes.
 func DefaultConfig(stateDir string, podCIDR netip.Prefix) Config {
 	return Config{
 		StateDir: stateDir,
@@ -69,6 +76,7 @@ func DefaultConfig(stateDir string, podCIDR netip.Prefix) Config {
 		PodCIDR:  podCIDR,
 		MTU:      1500,
 		Logger:   slog.Default(),
+		Spares:   DefaultSpares,
 	}
 }
 
@@ -111,6 +119,9 @@ func (c *Config) validate() error {
 	if c.MTU < 576 || c.MTU > 65535 {
 		return fmt.Errorf("%w config: MTU %d out of range 576..65535", ErrInvalid, c.MTU)
 	}
+	if c.Spares < 0 || c.Spares > maxSpares {
+		return fmt.Errorf("%w config: Spares %d out of range 0..%d", ErrInvalid, c.Spares, maxSpares)
+	}
 	return nil
 }
 
@@ -135,9 +146,18 @@ type Network struct {
 	ipam    *ipam
 
 	mu sync.Mutex
+	// spares are the ready spare sandboxes' records (the ones on disk
+	// under spares/, as far as Setup found them usable), oldest first.
+	spares []*record
 	// failAt, set by tests only, makes CreateSandbox fail right before the
-	// named step ("namespaces", "veth", "rules", "record").
+	// named step ("namespaces", "veth", "rules", "record"; with a spare
+	// "take-hostname", "take-record") and the refill before
+	// "spare-namespaces", "spare-veth", "spare-record". Set it while no
+	// refill runs (before Setup, or after Close).
 	failAt func(step string) error
+
+	fillMu sync.Mutex
+	fill   *refiller // the running background refill, if any
 }
 
 // New validates cfg (filling zero Bridge, MTU and Logger with the defaults)
@@ -164,10 +184,21 @@ func (n *Network) Gateway() netip.Addr { return n.gateway }
 
 // Setup makes the node ready for sandboxes; it is idempotent and meant to
 // run at every agent start. See the package documentation for what it does.
+// When it succeeds and Config.Spares asks for spares, a background refill
+// keeps them made until Close or Teardown.
 func (n *Network) Setup() error {
+	n.stopRefill() // the garbage collection must not see a spare being made
+	if err := n.setup(); err != nil {
+		return err
+	}
+	n.startRefill()
+	return nil
+}
+
+func (n *Network) setup() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, d := range []string{n.cfg.StateDir, filepath.Join(n.cfg.StateDir, recordsDir)} {
+	for _, d := range []string{n.cfg.StateDir, filepath.Join(n.cfg.StateDir, recordsDir), filepath.Join(n.cfg.StateDir, sparesDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("create state folder: %w", err)
 		}
@@ -186,10 +217,10 @@ func (n *Network) Setup() error {
 	if err := n.writeSysctl(fmt.Sprintf("net/ipv4/conf/%s/route_localnet", n.cfg.Bridge), "1"); err != nil {
 		return err
 	}
-	if _, err := n.ipam.load(); err != nil {
+	if _, err := n.ipam.allocations(); err != nil {
 		return err
 	}
-	recs, err := n.collectGarbage()
+	recs, err := n.collectGarbage(n.cfg.Spares)
 	if err != nil {
 		return err
 	}
@@ -199,7 +230,7 @@ func (n *Network) Setup() error {
 	if err := n.ensureJumps(); err != nil {
 		return err
 	}
-	n.log.Info("pod network ready", "podCIDR", n.cfg.PodCIDR, "gateway", n.gateway, "sandboxes", len(recs))
+	n.log.Info("pod network ready", "podCIDR", n.cfg.PodCIDR, "gateway", n.gateway, "sandboxes", len(recs), "spares", len(n.spares))
 	return nil
 }
 
@@ -315,31 +346,40 @@ func ipNet(ip netip.Addr, bits int) *net.IPNet {
 	return &net.IPNet{IP: net.IP(ip.AsSlice()), Mask: net.CIDRMask(bits, 32)}
 }
 
-// collectGarbage removes what no live sandbox owns: sandboxes whose
-// namespaces are gone (the node rebooted under a persistent StateDir), and
-// the leftovers of interrupted CreateSandbox calls (namespace folders, bridge
-// ports and IP allocations without a record). It returns the surviving
-// records; the caller rewrites the iptables chains from them.
-func (n *Network) collectGarbage() ([]*record, error) {
+// collectGarbage removes what no live sandbox or spare owns: sandboxes
+// whose namespaces are gone (the node rebooted under a persistent StateDir),
+// spares that cannot be used any more or are more than keep, and the
+// leftovers of interrupted CreateSandbox calls and refills (namespace
+// folders, bridge ports and IP allocations of a slot without a record). It
+// sets the ready spares and returns the surviving records; the caller
+// rewrites the iptables chains from them.
+func (n *Network) collectGarbage(keep int) ([]*record, error) {
 	recs, err := n.readRecords()
 	if err != nil {
 		return nil, err
 	}
 	var errs []error
 	live := recs[:0]
-	known := map[string]bool{}
+	known := map[string]bool{} // slots held by a record
 	for _, r := range recs {
 		if lost := lostNamespaces(r); len(lost) > 0 {
 			n.log.Warn("sandbox lost its namespaces, removing it", "sandbox", r.ID, "files", lost)
-			if err := n.cleanupSandbox(r.ID, r.HostVeth); err != nil {
+			if err := n.cleanupSandbox(r.ID, r); err != nil {
 				errs = append(errs, err)
-				known[r.ID] = true // keep it for the next attempt
+				known[r.slot()] = true // keep it for the next attempt
 				live = append(live, r)
 			}
 			continue
 		}
-		known[r.ID] = true
+		known[r.slot()] = true
 		live = append(live, r)
+	}
+	spareSlots, spareVeths, err := n.collectSpares(keep, known)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for s := range spareSlots {
+		known[s] = true
 	}
 	// Namespace folders without a record.
 	entries, err := os.ReadDir(filepath.Join(n.cfg.StateDir, nsDir))
@@ -356,7 +396,7 @@ func (n *Network) collectGarbage() ([]*record, error) {
 		}
 	}
 	// Bridge ports named like ours that no record claims.
-	if err := n.removeStrayVeths(live); err != nil {
+	if err := n.removeStrayVeths(live, spareVeths); err != nil {
 		errs = append(errs, err)
 	}
 	// Addresses held by IDs without a record.
@@ -389,8 +429,8 @@ func lostNamespaces(r *record) []string {
 }
 
 // removeStrayVeths deletes the ports of our bridge that carry our veth prefix
-// but belong to no record in recs.
-func (n *Network) removeStrayVeths(recs []*record) error {
+// but belong to no record in recs and are not in spares.
+func (n *Network) removeStrayVeths(recs []*record, spares map[string]bool) error {
 	h, err := n.nodeHandle()
 	if err != nil {
 		return err
@@ -404,6 +444,9 @@ func (n *Network) removeStrayVeths(recs []*record) error {
 		return fmt.Errorf("find bridge %s: %w", n.cfg.Bridge, err)
 	}
 	owned := map[string]bool{}
+	for v := range spares {
+		owned[v] = true
+	}
 	for _, r := range recs {
 		owned[r.HostVeth] = true
 	}
@@ -418,19 +461,23 @@ func (n *Network) removeStrayVeths(recs []*record) error {
 			continue
 		}
 		n.log.Warn("removing veth of an unfinished sandbox", "interface", a.Name)
-		if err := h.LinkDel(l); err != nil && !errors.As(err, new(netlink.LinkNotFoundError)) {
+		// ENODEV: gone meanwhile, with the namespace of its peer (removed
+		// above, destroyed by the kernel in the background).
+		if err := h.LinkDel(l); err != nil && !errors.As(err, new(netlink.LinkNotFoundError)) && !errors.Is(err, unix.ENODEV) {
 			errs = append(errs, fmt.Errorf("delete interface %s: %w", a.Name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// Teardown removes every sandbox, the iptables chains and jumps, the bridge,
-// the namespace folder's private mount and the state files: what `shoal down`
-// calls. It keeps going after an error and returns all errors joined;
-// calling it again finishes what failed. Sysctls are left as they are (they
-// are node-wide and may serve others).
+// Teardown stops the refill and removes every sandbox and spare, the
+// iptables chains and jumps, the bridge, the namespace folder's private
+// mount and the state files: what `shoal down` calls. It keeps going after
+// an error and returns all errors joined; calling it again finishes what
+// failed. Sysctls are left as they are (they are node-wide and may serve
+// others).
 func (n *Network) Teardown() error {
+	n.stopRefill()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var errs []error
@@ -439,13 +486,14 @@ func (n *Network) Teardown() error {
 		errs = append(errs, err)
 	}
 	for _, r := range recs {
-		if err := n.cleanupSandbox(r.ID, r.HostVeth); err != nil {
+		if err := n.cleanupSandbox(r.ID, r); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	// Leftovers of unfinished sandboxes (after the above, no record is live).
+	// The spares and the leftovers of unfinished sandboxes and refills
+	// (after the above, no record is live).
 	if rest, err := n.readRecords(); err == nil && len(rest) == 0 {
-		if _, err := n.collectGarbage(); err != nil {
+		if _, err := n.collectGarbage(0); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -471,7 +519,7 @@ func (n *Network) Teardown() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, p := range []string{nsRoot, filepath.Join(n.cfg.StateDir, recordsDir), filepath.Join(n.cfg.StateDir, ipamFile)} {
+	for _, p := range []string{nsRoot, filepath.Join(n.cfg.StateDir, recordsDir), filepath.Join(n.cfg.StateDir, sparesDir), filepath.Join(n.cfg.StateDir, ipamFile)} {
 		if len(errs) == 0 {
 			if err := os.RemoveAll(p); err != nil {
 				errs = append(errs, fmt.Errorf("remove %s: %w", p, err))

@@ -117,6 +117,7 @@ func (r *rig) config(podCIDR, clusterCIDR string) Config {
 		cfg.ClusterCIDR = netip.MustParsePrefix(clusterCIDR)
 	}
 	cfg.NetNS = r.nodeNS
+	cfg.Spares = 0 // the tests of the pool ask for spares themselves
 	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{r.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return cfg
 }

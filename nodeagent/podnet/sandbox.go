@@ -147,6 +147,12 @@ func conflicts(a, b HostPort) bool {
 // hostname, each bind-mounted under StateDir, and DNAT rules for the
 // hostPorts. HostNetwork and HostIPC skip the corresponding namespaces.
 //
+// With Config.Spares, a sandbox with its own network and IPC namespaces is
+// made out of a ready spare when there is one: only its hostname, its
+// hostPort rules and its record are new, and the background refill makes
+// another spare. A CreateSandbox that finds no free address removes ready
+// spares to free one.
+//
 // It is idempotent per ID: an existing sandbox is returned unchanged, even if
 // spec differs. On any failure, everything created so far is removed.
 // Setup must have run (the bridge must exist).
@@ -162,9 +168,13 @@ func (n *Network) CreateSandbox(spec SandboxSpec) (*Sandbox, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	recs, err := n.readRecords()
-	if err != nil {
-		return nil, err
+	// The other sandboxes matter only to hostPorts: their conflicts and the
+	// rules rewritten from all records.
+	var recs []*record
+	if len(spec.HostPorts) > 0 {
+		if recs, err = n.readRecords(); err != nil {
+			return nil, err
+		}
 	}
 	for _, hp := range spec.HostPorts {
 		for _, r := range recs {
@@ -174,6 +184,10 @@ func (n *Network) CreateSandbox(spec SandboxSpec) (*Sandbox, error) {
 				}
 			}
 		}
+	}
+	if rec := n.takeSpare(spec, recs); rec != nil {
+		n.log.Info("created sandbox", "sandbox", rec.ID, "ip", rec.IP, "spare", rec.Slot, "hostPorts", len(rec.HostPorts))
+		return rec.sandbox(), nil
 	}
 	rec := &record{
 		ID:          spec.ID,
@@ -187,15 +201,17 @@ func (n *Network) CreateSandbox(spec SandboxSpec) (*Sandbox, error) {
 	}
 	// Leftovers of an interrupted earlier attempt would make the steps below
 	// fail (a veth name in use, a mounted namespace file).
-	if err := n.cleanupSandbox(spec.ID, rec.HostVeth); err != nil {
+	if err := n.cleanupSandbox(spec.ID, nil); err != nil {
 		return nil, fmt.Errorf("create sandbox %q: clear leftovers: %w", spec.ID, err)
 	}
 	if err := n.createSandbox(rec, recs); err != nil {
-		if cerr := n.cleanupSandbox(spec.ID, rec.HostVeth); cerr != nil {
+		if cerr := n.cleanupSandbox(spec.ID, nil); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("undo: %w", cerr))
 		}
-		if rerr := n.syncRules(recs); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("undo: %w", rerr))
+		if len(spec.HostPorts) > 0 {
+			if rerr := n.syncRules(recs); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("undo: %w", rerr))
+			}
 		}
 		return nil, fmt.Errorf("create sandbox %q: %w", spec.ID, err)
 	}
@@ -208,6 +224,16 @@ func (n *Network) CreateSandbox(spec SandboxSpec) (*Sandbox, error) {
 func (n *Network) createSandbox(rec *record, others []*record) error {
 	if !rec.HostNetwork {
 		ip, err := n.ipam.allocate(rec.ID)
+		for errors.Is(err, ErrNoAddress) && len(n.spares) > 0 {
+			// A waiting spare must not cost a pod its address.
+			sp := n.spares[len(n.spares)-1]
+			n.spares = n.spares[:len(n.spares)-1]
+			n.log.Info("removing a spare sandbox to free its address", "sandbox", rec.ID, "spare", sp.ID, "ip", sp.IP)
+			if rerr := n.removeSpare(sp); rerr != nil {
+				return errors.Join(fmt.Errorf("allocate address: %w", err), rerr)
+			}
+			ip, err = n.ipam.allocate(rec.ID)
+		}
 		if err != nil {
 			return fmt.Errorf("allocate address: %w", err)
 		}
@@ -349,7 +375,8 @@ func (n *Network) Sandbox(id string) (*Sandbox, error) {
 	return r.sandbox(), nil
 }
 
-// Sandboxes returns every sandbox, sorted by ID.
+// Sandboxes returns every sandbox, sorted by ID. Spares are not sandboxes
+// until CreateSandbox takes one: Spares counts them.
 func (n *Network) Sandboxes() ([]*Sandbox, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -375,7 +402,8 @@ func (n *Network) RemoveSandbox(id string) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if _, err := n.readRecord(id); err != nil && !errors.Is(err, ErrNotFound) {
+	r, err := n.readRecord(id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	recs, err := n.readRecords()
@@ -395,7 +423,7 @@ func (n *Network) RemoveSandbox(id string) error {
 		}
 	}
 	if len(errs) == 0 {
-		if err := n.cleanupSandbox(id, hostVethName(n.cfg.Bridge, id)); err != nil {
+		if err := n.cleanupSandbox(id, r); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -404,6 +432,7 @@ func (n *Network) RemoveSandbox(id string) error {
 	}
 	if len(rest) != len(recs) {
 		n.log.Info("removed sandbox", "sandbox", id)
+		n.kickRefill() // an address is free again
 	}
 	return nil
 }
@@ -411,17 +440,32 @@ func (n *Network) RemoveSandbox(id string) error {
 // cleanupSandbox removes what sandbox id may own, except its iptables rules
 // (the callers rewrite the chains): the host veth (which takes eth0 with it),
 // the namespace files, then the record, then the IP — the IP last, so that a
-// crash in between never leaves a record whose address is free. Each step is
-// idempotent; the record stays if an earlier step failed.
-func (n *Network) cleanupSandbox(id, hostVeth string) error {
+// crash in between never leaves a record whose address is free. r is id's
+// record, or nil when it has none: what is named after id (the leftovers of
+// an interrupted CreateSandbox) goes in any case, and so does what r holds
+// under its slot when it was a spare. Each step is idempotent; the record
+// stays if an earlier step failed.
+func (n *Network) cleanupSandbox(id string, r *record) error {
+	slots := []string{id}
+	veths := []string{hostVethName(n.cfg.Bridge, id)}
+	if r != nil {
+		if s := r.slot(); s != id {
+			slots = append(slots, s)
+		}
+		if r.HostVeth != "" && r.HostVeth != veths[0] {
+			veths = append(veths, r.HostVeth)
+		}
+	}
 	var errs []error
-	if hostVeth != "" {
-		if err := n.deleteLink(hostVeth); err != nil {
+	for _, v := range veths {
+		if err := n.deleteLink(v); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := removeNamespaces(n.nsPath(id)); err != nil {
-		errs = append(errs, err)
+	for _, s := range slots {
+		if err := removeNamespaces(n.nsPath(s)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -429,7 +473,12 @@ func (n *Network) cleanupSandbox(id, hostVeth string) error {
 	if err := n.removeRecord(id); err != nil {
 		return err
 	}
-	return n.ipam.release(id)
+	for _, s := range slots {
+		if err := n.ipam.release(s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // deleteLink deletes the node interface name; a missing one is not an error.

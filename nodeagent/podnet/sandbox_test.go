@@ -353,14 +353,7 @@ func TestRemoveSandboxAndTeardownLeaveNothing(t *testing.T) {
 			t.Fatalf("Teardown: %v", err)
 		}
 	}
-	if m, _ := mountsUnder(cfg.StateDir); len(m) != 0 {
-		t.Errorf("mounts under StateDir after Teardown: %q", m)
-	}
-	for _, l := range r.nodeLinks() {
-		if l == cfg.Bridge || strings.HasPrefix(l, vethPrefix) {
-			t.Errorf("interface %s left after Teardown (links %q)", l, r.nodeLinks())
-		}
-	}
+	checkNoMountsOrLinks(t, r, cfg)
 	for _, ch := range r.natChains() {
 		if strings.HasPrefix(ch, "SHOAL-") {
 			t.Errorf("chain %s left after Teardown", ch)

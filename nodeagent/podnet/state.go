@@ -13,17 +13,24 @@ import (
 
 // On-disk layout under Config.StateDir:
 //
-//	ipam.json              pod IP allocations (ipam)
-//	sandboxes/<id>.json    one record per sandbox, written last by CreateSandbox
-//	ns/                    private bind mount holding the namespace files
-//	ns/<id>/{net,ipc,uts}  the sandbox's bind-mounted namespaces
+//	ipam.json                pod IP allocations (ipam), by slot
+//	sandboxes/<id>.json      one record per sandbox, written last by CreateSandbox
+//	spares/<slot>.json       one record per spare sandbox, written last by the refill
+//	ns/                      private bind mount holding the namespace files
+//	ns/<slot>/{net,ipc,uts}  the sandbox's bind-mounted namespaces
 //
-// A record is the commit point of a sandbox: whatever exists for an ID without
-// a record is the leftover of an interrupted CreateSandbox and is removed by
-// the next Setup.
+// A slot names what a sandbox holds on the node: its namespace folder, its
+// host veth (hostVethName of the slot) and its address in ipam.json. A
+// sandbox made by CreateSandbox's own steps has its ID as slot; one taken
+// from the spares keeps the spare's slot, "_spare-<hex>", which can never be
+// a sandbox ID (IDs start with a letter or digit). A record is the commit
+// point of a sandbox or a spare: whatever exists for a slot that no record
+// names is the leftover of an interrupted CreateSandbox or refill and is
+// removed by the next Setup.
 const (
 	ipamFile   = "ipam.json"
 	recordsDir = "sandboxes"
+	sparesDir  = "spares"
 	nsDir      = "ns"
 )
 
@@ -40,6 +47,17 @@ type record struct {
 	Gateway     netip.Addr `json:"gateway,omitzero"`
 	HostVeth    string     `json:"hostVeth,omitempty"`
 	HostPorts   []HostPort `json:"hostPorts,omitempty"`
+	// Slot is set when the sandbox was a spare: the spare's name, which its
+	// namespace folder, veth and address are held under. Empty means ID.
+	Slot string `json:"slot,omitempty"`
+}
+
+// slot is the name the record's namespace folder and address are held under.
+func (r *record) slot() string {
+	if r.Slot != "" {
+		return r.Slot
+	}
+	return r.ID
 }
 
 func (r *record) sandbox() *Sandbox {
@@ -70,13 +88,21 @@ func (n *Network) recordPath(id string) string {
 	return filepath.Join(n.cfg.StateDir, recordsDir, id+".json")
 }
 
+func (n *Network) spareRecordPath(slot string) string {
+	return filepath.Join(n.cfg.StateDir, sparesDir, slot+".json")
+}
+
 func (n *Network) nsPath(id string) string {
 	return filepath.Join(n.cfg.StateDir, nsDir, id)
 }
 
 // readRecord returns the record of id, or an error wrapping ErrNotFound.
 func (n *Network) readRecord(id string) (*record, error) {
-	p := n.recordPath(id)
+	return readRecordFile(n.recordPath(id), id)
+}
+
+// readRecordFile reads the record at p, which must name id.
+func readRecordFile(p, id string) (*record, error) {
 	data, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("sandbox %q: %w", id, ErrNotFound)
@@ -96,7 +122,16 @@ func (n *Network) readRecord(id string) (*record, error) {
 
 // readRecords returns every record, sorted by ID.
 func (n *Network) readRecords() ([]*record, error) {
-	dir := filepath.Join(n.cfg.StateDir, recordsDir)
+	return readRecordDir(filepath.Join(n.cfg.StateDir, recordsDir), validateID)
+}
+
+// readSpares returns every spare's record, sorted by slot.
+func (n *Network) readSpares() ([]*record, error) {
+	return readRecordDir(filepath.Join(n.cfg.StateDir, sparesDir), validateSpareSlot)
+}
+
+// readRecordDir reads the records in dir whose names pass valid.
+func readRecordDir(dir string, valid func(string) error) ([]*record, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -107,10 +142,10 @@ func (n *Network) readRecords() ([]*record, error) {
 	var out []*record
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || e.IsDir() || validateID(id) != nil {
+		if !ok || e.IsDir() || valid(id) != nil {
 			continue // temporary files of writeFileAtomic, strangers
 		}
-		r, err := n.readRecord(id)
+		r, err := readRecordFile(filepath.Join(dir, e.Name()), id)
 		if errors.Is(err, ErrNotFound) {
 			continue // removed meanwhile
 		}
@@ -124,18 +159,34 @@ func (n *Network) readRecords() ([]*record, error) {
 }
 
 func (n *Network) writeRecord(r *record) error {
+	return writeRecordFile(n.recordPath(r.ID), r)
+}
+
+func (n *Network) writeSpareRecord(r *record) error {
+	return writeRecordFile(n.spareRecordPath(r.ID), r)
+}
+
+func writeRecordFile(p string, r *record) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode sandbox record %q: %w", r.ID, err)
 	}
-	if err := writeFileAtomic(n.recordPath(r.ID), data, 0o644); err != nil {
+	if err := writeFileAtomic(p, data, 0o644); err != nil {
 		return fmt.Errorf("write sandbox record: %w", err)
 	}
 	return nil
 }
 
 func (n *Network) removeRecord(id string) error {
-	err := os.Remove(n.recordPath(id))
+	return removeFile(n.recordPath(id))
+}
+
+func (n *Network) removeSpareRecord(slot string) error {
+	return removeFile(n.spareRecordPath(slot))
+}
+
+func removeFile(p string) error {
+	err := os.Remove(p)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove sandbox record: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -109,9 +110,11 @@ type Manager struct {
 
 	mu      sync.Mutex
 	workers map[string]*podHandle // by namespace/name
-	config  *setConfig            // ConfigMaps and Secrets of the desired state
-	claims  Claims                // PersistentVolumeClaim bindings
-	wg      sync.WaitGroup
+	// config holds the ConfigMaps and Secrets of the desired state; it is
+	// read without mu, so that a worker never waits for an Apply.
+	config atomic.Pointer[setConfig]
+	claims Claims // PersistentVolumeClaim bindings
+	wg     sync.WaitGroup
 }
 
 // podHandle is a running worker and the switch that stops its pod.
@@ -149,10 +152,11 @@ func NewManager(cfg Config, rt Runtime, img Images, net Network) (*Manager, erro
 	m := &Manager{
 		cfg: cfg, log: cfg.Logger.With("component", "pods"), rt: rt, images: img, net: net,
 		shutdownCtx: ctx, shutdown: cancel,
-		workers: map[string]*podHandle{}, config: &setConfig{},
+		workers:     map[string]*podHandle{},
 		allocatable: nodeAllocatable(),
 		metrics:     newMetrics(),
 	}
+	m.config.Store(&setConfig{})
 	if cfg.NetNS != "" {
 		m.dial = netnsDialer(cfg.NetNS)
 	}
@@ -179,29 +183,45 @@ func PodUID(pod *corev1.Pod) types.UID {
 func (m *Manager) Apply(set *manifests.Set) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.config = newSetConfig(set)
+	m.config.Store(newSetConfig(set))
 	want := map[string]*corev1.Pod{}
 	for _, p := range manifests.Of[*corev1.Pod](set) {
 		if p.Spec.NodeName != "" && p.Spec.NodeName != m.cfg.NodeName {
 			continue
 		}
+		want[p.Namespace+"/"+p.Name] = p
+	}
+	withUID := func(p *corev1.Pod) *corev1.Pod {
 		pod := p.DeepCopy()
 		pod.UID = PodUID(pod)
-		want[pod.Namespace+"/"+pod.Name] = pod
+		return pod
 	}
+	// New pods first: their workers start while the others are compared.
+	fresh := map[string]bool{}
+	for key, p := range want {
+		if _, ok := m.workers[key]; !ok {
+			m.startWorker(newWorker(m, withUID(p)))
+			fresh[key] = true
+		}
+	}
+	var replaced []*corev1.Pod
 	for key, h := range m.workers {
-		if p, ok := want[key]; ok && p.UID == h.w.pod.UID {
-			h.w.updateMeta(p)
+		if fresh[key] {
 			continue
+		}
+		if p, ok := want[key]; ok {
+			pod := withUID(p)
+			if pod.UID == h.w.pod.UID {
+				h.w.updateMeta(pod)
+				continue
+			}
+			replaced = append(replaced, pod) // a new spec is a new pod
 		}
 		m.log.Info("stopping pod", "pod", key)
 		h.kill()
 		delete(m.workers, key)
 	}
-	for key, pod := range want {
-		if _, ok := m.workers[key]; ok {
-			continue
-		}
+	for _, pod := range replaced {
 		m.startWorker(newWorker(m, pod))
 	}
 }
@@ -385,9 +405,7 @@ func (m *Manager) Exec(ctx context.Context, namespace, name string, opts api.Exe
 
 // pullKeychain builds the credentials of the pod's imagePullSecrets.
 func (m *Manager) pullKeychain(pod *corev1.Pod) (authn.Keychain, error) {
-	m.mu.Lock()
-	cfg := m.config
-	m.mu.Unlock()
+	cfg := m.config.Load()
 	var secrets [][]byte
 	var missing []string
 	for _, ref := range pod.Spec.ImagePullSecrets {
@@ -442,7 +460,5 @@ func (c *setConfig) Secret(ns, name string) (*corev1.Secret, bool) {
 // config returns the current ConfigSource (the worker reads it through
 // the manager so that it always sees the newest desired state).
 func (m *Manager) configSource() ConfigSource {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.config
+	return m.config.Load()
 }

@@ -111,6 +111,9 @@ type node struct {
 
 	evMu   sync.Mutex
 	events []string // "pod reason: message", as the manager reported them
+	// changed receives a token whenever the manager says a pod's status
+	// may have changed (its Config.Changed).
+	changed chan struct{}
 }
 
 // eventsOf returns the events reported for pod, as "reason: message".
@@ -135,7 +138,7 @@ func newNode(t testing.TB) *node {
 		t.Fatal(setupErr)
 	}
 	suffix := randHex(4)
-	n := &node{t: t, dir: t.TempDir(), cgroup: "/shoal-test-" + suffix, bridge: "shp" + suffix}
+	n := &node{t: t, dir: t.TempDir(), cgroup: "/shoal-test-" + suffix, bridge: "shp" + suffix, changed: make(chan struct{}, 1)}
 	var err error
 	n.netns, err = testenv.NewNetNS(filepath.Join(n.dir, "netns"), "node")
 	if err != nil {
@@ -154,7 +157,7 @@ func newNode(t testing.TB) *node {
 		t.Fatal(err)
 	}
 	n.net, err = podnet.New(podnet.Config{StateDir: filepath.Join(n.dir, "podnet"), Bridge: n.bridge,
-		PodCIDR: netip.MustParsePrefix("10.244.7.0/24"), NetNS: n.netns})
+		PodCIDR: netip.MustParsePrefix("10.244.7.0/24"), NetNS: n.netns, Spares: podnet.DefaultSpares})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +190,12 @@ func (n *node) start() {
 			n.evMu.Lock()
 			n.events = append(n.events, pod.Name+" "+reason+": "+message)
 			n.evMu.Unlock()
+		},
+		Changed: func() {
+			select {
+			case n.changed <- struct{}{}:
+			default:
+			}
 		},
 	}, rt, n.images, n.net)
 	if err != nil {

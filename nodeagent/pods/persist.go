@@ -1,6 +1,7 @@
 package pods
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +37,9 @@ type savedPod struct {
 
 const stateFile = "state.json"
 
-// save writes the worker's state atomically, once the pod has a folder.
+// save writes the worker's state atomically, once the pod has a folder, and
+// only when it differs from what it last wrote. It runs on the worker's
+// goroutine only.
 func (w *worker) save() {
 	w.mu.Lock()
 	sp := savedPod{Pod: w.pod, Created: w.created, StartTime: w.startTime}
@@ -47,12 +50,15 @@ func (w *worker) save() {
 		sp.App = append(sp.App, r.saved())
 	}
 	w.mu.Unlock()
-	if _, err := os.Stat(w.dir); err != nil {
-		return
-	}
 	data, err := json.Marshal(sp)
 	if err != nil {
 		w.log.Error("save pod state", "error", err)
+		return
+	}
+	if bytes.Equal(data, w.saved) {
+		return
+	}
+	if _, err := os.Stat(w.dir); err != nil {
 		return
 	}
 	tmp := filepath.Join(w.dir, stateFile+".tmp")
@@ -62,7 +68,9 @@ func (w *worker) save() {
 	}
 	if err := os.Rename(tmp, filepath.Join(w.dir, stateFile)); err != nil {
 		w.log.Error("save pod state", "error", err)
+		return
 	}
+	w.saved = data
 }
 
 func (r *run) saved() savedRun {

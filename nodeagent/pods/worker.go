@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/shoal-run/shoal/nodeagent/runtime"
 	"github.com/shoal-run/shoal/policies/restart"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -77,6 +79,10 @@ type worker struct {
 	pullDelay           map[string]time.Duration
 	pullErr             map[string]string    // the last pull error per image
 	gitSyncAt           map[string]time.Time // next git sync per gitRepo volume
+
+	// saved is the state last written by save (the worker's goroutine
+	// alone uses it).
+	saved []byte
 }
 
 func newWorker(m *Manager, pod *corev1.Pod) *worker {
@@ -115,12 +121,38 @@ func newWorker(m *Manager, pod *corev1.Pod) *worker {
 
 // updateMeta takes a new version of the pod whose spec is unchanged: its
 // labels and annotations change in place (downward API files follow), and
-// the worker looks again at what depends on the desired state.
+// the worker looks again at what depends on the desired state. A running
+// pod whose metadata is the same and that reads nothing else of the
+// desired state is left alone: every Apply would otherwise wake every pod
+// of the node (a pass and a state write each) while a new pod starts.
 func (w *worker) updateMeta(p *corev1.Pod) {
 	w.mu.Lock()
+	same := maps.Equal(w.labels, p.Labels) && maps.Equal(w.annotations, p.Annotations) &&
+		equality.Semantic.DeepEqual(w.owners, p.OwnerReferences)
 	w.labels, w.annotations, w.owners = p.Labels, p.Annotations, p.OwnerReferences
+	settled := w.phase == corev1.PodRunning && w.message == ""
+	for _, r := range w.app {
+		if r.rec.State.Running == nil {
+			settled = false
+		}
+	}
 	w.mu.Unlock()
+	if same && settled && !readsDesiredState(w.pod) {
+		return
+	}
 	w.poke()
+}
+
+// readsDesiredState reports whether a running pod uses objects of the
+// desired state other than itself: ConfigMaps and Secrets (volumes, whose
+// files follow them), claims, gitRepo volumes (their credentials).
+func readsDesiredState(pod *corev1.Pod) bool {
+	for _, v := range pod.Spec.Volumes {
+		if v.ConfigMap != nil || v.Secret != nil || v.Projected != nil || v.PersistentVolumeClaim != nil || v.GitRepo != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // currentPod returns the pod with its current labels, annotations and
