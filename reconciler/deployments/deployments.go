@@ -46,6 +46,7 @@ package deployments
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -111,10 +112,15 @@ type Input struct {
 
 // Memo is what Compute remembers across the leader's steps: what it
 // derives from each Deployment alone (its key, template hash, maxSurge and
-// maxUnavailable). The zero Memo is ready to use; it is not safe for
+// maxUnavailable), and the reported pods indexed by ReplicaSet while the
+// reports are the same objects. The zero Memo is ready to use; it is not safe for
 // concurrent use.
 type Memo struct {
 	facts memo.Map[*appsv1.Deployment, facts]
+	// actual and byRS are the last step's reported pods and their index
+	// by ReplicaSet (reports are objects that never change).
+	actual []*corev1.Pod
+	byRS   map[rsName][]*corev1.Pod
 }
 
 // facts are what Compute derives from a Deployment alone.
@@ -149,12 +155,21 @@ func Key(d *appsv1.Deployment) string { return d.Namespace + "/" + d.Name }
 // Compute rolls every Deployment one step toward its template.
 func Compute(in Input) Plan {
 	plan := Plan{Put: map[string]map[string]Set{}, Delete: map[string][]string{}, Status: make(map[string]appsv1.DeploymentStatus, len(in.Deployments))}
-	// The reported pods of each ReplicaSet.
-	byRS := make(map[rsName][]*corev1.Pod, len(in.Deployments))
-	for _, p := range in.Actual {
-		if len(p.OwnerReferences) > 0 && p.OwnerReferences[0].Kind == "ReplicaSet" {
-			k := rsName{p.Namespace, p.OwnerReferences[0].Name}
-			byRS[k] = append(byRS[k], p)
+	// The reported pods of each ReplicaSet (read-only from here on; the
+	// Memo keeps them while the reports are the same pods).
+	var byRS map[rsName][]*corev1.Pod
+	if in.Memo != nil && in.Memo.byRS != nil && slices.Equal(in.Memo.actual, in.Actual) {
+		byRS = in.Memo.byRS
+	} else {
+		byRS = make(map[rsName][]*corev1.Pod, len(in.Deployments))
+		for _, p := range in.Actual {
+			if len(p.OwnerReferences) > 0 && p.OwnerReferences[0].Kind == "ReplicaSet" {
+				k := rsName{p.Namespace, p.OwnerReferences[0].Name}
+				byRS[k] = append(byRS[k], p)
+			}
+		}
+		if in.Memo != nil {
+			in.Memo.actual, in.Memo.byRS = slices.Clone(in.Actual), byRS
 		}
 	}
 	var remembered *memo.Map[*appsv1.Deployment, facts]
@@ -164,18 +179,38 @@ func Compute(in Input) Plan {
 	}
 	plan.Controllers = make([]replicas.Controller, 0, len(in.Deployments))
 	withSets := 0 // Deployments that have records in in.Sets
+	// The step's copies of the records, in one allocation: a Deployment's
+	// step changes its copies, never the input's.
+	nsets := 0
+	for _, sets := range in.Sets {
+		nsets += len(sets)
+	}
+	copies := make([]Set, 0, nsets)
+	c := &deployment{now: in.Now, byRS: byRS}
 	for _, d := range in.Deployments {
 		f := remembered.Get(d, func() facts { return factsOf(d) })
 		had, ok := in.Sets[f.key]
 		if ok {
 			withSets++
 		}
-		c := &deployment{d: d, facts: f, now: in.Now, byRS: byRS, sets: make(map[string]*Set, len(had)+1)}
+		// One deployment value and map serve every Deployment in turn:
+		// nothing of a step outlives its turn but what the plan copies.
+		c.d, c.facts, c.counted = d, f, c.counted[:0]
+		if c.sets == nil {
+			c.sets = make(map[string]*Set, len(had)+1)
+		} else {
+			clear(c.sets)
+		}
 		for h, s := range had {
 			if s.Template == nil {
 				s.Template = &corev1.PodTemplateSpec{}
 			}
-			c.sets[h] = &s
+			if len(copies) < cap(copies) {
+				copies = append(copies, s)
+				c.sets[h] = &copies[len(copies)-1]
+			} else {
+				c.sets[h] = &s
+			}
 		}
 		c.step()
 		plan.Status[c.key] = c.status()
