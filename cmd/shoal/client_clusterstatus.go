@@ -32,31 +32,14 @@ Output formats: the default text, yaml and json (the API's ClusterStatus).`,
   shoal status --server node2:7947 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch output {
-			case "", "yaml", "json":
-			default:
-				return fmt.Errorf("-o %q: use yaml or json", output)
-			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			st, err := c.Status(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if output != "" {
-				return writeObject(cmd.OutOrStdout(), st, output)
-			}
-			return writeClusterStatus(cmd.OutOrStdout(), st, now())
+			return showOne(cmd, &o, output, (*api.Client).Status, func(w io.Writer, st *api.ClusterStatus) error {
+				return writeClusterStatus(w, st, now())
+			})
 		},
 	}
 	o.bind(cmd)
 	_ = cmd.Flags().MarkHidden("namespace") // the cluster has no namespace
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: yaml or json (default: text)")
-	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp
-	})
+	bindYAMLJSON(cmd, &output, "text")
 	return cmd
 }
 

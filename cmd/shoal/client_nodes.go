@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
@@ -166,6 +167,39 @@ func writeObject(w io.Writer, v any, format string) error {
 	}
 	_, err = w.Write(b)
 	return err
+}
+
+// showOne fetches one object from the node's API and writes it as yaml or
+// json when output says so (anything else is an error), else with text:
+// the run of a command such as `shoal status` or `shoal previews`.
+func showOne[T any](cmd *cobra.Command, o *connectOptions, output string,
+	fetch func(*api.Client, context.Context) (T, error), text func(io.Writer, T) error) error {
+	switch output {
+	case "", "yaml", "json":
+	default:
+		return fmt.Errorf("-o %q: use yaml or json", output)
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	v, err := fetch(c, cmd.Context())
+	if err != nil {
+		return err
+	}
+	if output != "" {
+		return writeObject(cmd.OutOrStdout(), v, output)
+	}
+	return text(cmd.OutOrStdout(), v)
+}
+
+// bindYAMLJSON adds -o yaml|json to cmd, with its completion; what the
+// command writes without it is def ("text", "a table").
+func bindYAMLJSON(cmd *cobra.Command, output *string, def string) {
+	cmd.Flags().StringVarP(output, "output", "o", "", "output format: yaml or json (default: "+def+")")
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // nonTerminatedPods are the pods bound to node that have not ended

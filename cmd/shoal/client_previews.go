@@ -37,30 +37,13 @@ PreviewList).`,
   shoal previews -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch output {
-			case "", "yaml", "json":
-			default:
-				return fmt.Errorf("-o %q: use yaml or json", output)
-			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			list, err := c.Previews(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if output != "" {
-				return writeObject(cmd.OutOrStdout(), list, output)
-			}
-			return writePreviews(cmd.OutOrStdout(), list, now())
+			return showOne(cmd, &o, output, (*api.Client).Previews, func(w io.Writer, list *api.PreviewList) error {
+				return writePreviews(w, list, now())
+			})
 		},
 	}
 	o.bindServer(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: yaml or json (default: a table)")
-	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp
-	})
+	bindYAMLJSON(cmd, &output, "a table")
 	return cmd
 }
 
