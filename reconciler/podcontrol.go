@@ -14,6 +14,7 @@ import (
 	"github.com/shoal-run/shoal/manifests"
 	"github.com/shoal-run/shoal/reconciler/events"
 	"github.com/shoal-run/shoal/reconciler/prune"
+	"github.com/shoal-run/shoal/reconciler/services"
 )
 
 // PrefixQuarantine + "namespace/name" -> Quarantined JSON: a pod taken out
@@ -21,7 +22,7 @@ import (
 const PrefixQuarantine = "quarantine/"
 
 // QuarantineLabel marks a quarantined pod.
-const QuarantineLabel = "shoal.run/quarantined"
+const QuarantineLabel = services.QuarantineLabel
 
 // Quarantined is a pod `shoal quarantine` took out of its controller: it
 // keeps running where it runs, as it was made, without its owner.

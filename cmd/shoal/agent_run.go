@@ -159,7 +159,7 @@ func runAgent(ctx context.Context, cfg agentConfig, log *slog.Logger) error {
 	mux.Handle(transport.StatusPath, statusSrv)
 	mux.Handle("/webhook", a.webhookHandler())
 	mux.Handle("/metrics", promhttp.HandlerFor(a.registry(), promhttp.HandlerOpts{}))
-	mux.Handle("GET "+RoutesPath, bearer(r.token, http.HandlerFunc(a.serveRoutes)))
+	mux.Handle("GET "+RoutesPath, api.Authenticate(r.token, http.HandlerFunc(a.serveRoutes)))
 	mux.Handle("/", api.NewServer(a, api.ServerOptions{Logger: log, Token: r.token, Cluster: a}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -123,6 +123,14 @@ type server struct {
 	token   string
 }
 
+// Authenticate wraps next so that a request without "Authorization:
+// Bearer token" is answered 401 with the API's error body, as the node
+// API's own routes are; an empty token checks nothing. For handlers a node
+// serves beside the API.
+func Authenticate(token string, next http.Handler) http.Handler {
+	return (&server{log: slog.Default(), token: token}).authenticate(next)
+}
+
 // authenticate answers 401 to requests without the server's token.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	if s.token == "" {

@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/shoal-run/shoal/reconciler/internal/podstatus"
 )
 
 // Defaults.
@@ -507,7 +509,7 @@ func (c *computer) podEndpoints(s *corev1.Service) []Endpoint {
 		if err != nil {
 			continue
 		}
-		e := Endpoint{IP: ip, Node: p.Spec.NodeName, Pod: p.Name, Ready: podReady(p), Ports: map[string]int32{}}
+		e := Endpoint{IP: ip, Node: p.Spec.NodeName, Pod: p.Name, Ready: podstatus.Ready(p), Ports: map[string]int32{}}
 		if p.Spec.Hostname != "" && p.Spec.Subdomain == s.Name {
 			e.Hostname = p.Spec.Hostname
 		}
@@ -624,15 +626,6 @@ func sortEndpoints(es []Endpoint) {
 		}
 		return es[i].Pod < es[j].Pod
 	})
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // announce picks each LoadBalancer's announcing node.
