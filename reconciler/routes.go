@@ -46,27 +46,35 @@ type Allocations struct {
 // those allocated in this plan). A node's address is its InternalIP, else
 // Input's NodeReport.Address.
 func computeRoutes(in Input, plan *Plan) services.Plan {
-	sin := services.Input{
-		Services:  manifests.Of[*corev1.Service](in.Desired),
-		Endpoints: manifests.Of[*corev1.Endpoints](in.Desired),
-		Ingresses: manifests.Of[*networkingv1.Ingress](in.Desired),
-		// With a NetworkPolicy, the table carries the policy inputs too
-		// (services.Policy): the policies, Namespace labels and the pods
-		// below, with their nodes' addresses.
-		NetworkPolicies: manifests.Of[*networkingv1.NetworkPolicy](in.Desired),
-		Namespaces:      manifests.Of[*corev1.Namespace](in.Desired),
-		Secret: func(ns, name string) *corev1.Secret {
-			s, _ := in.Desired.Get("Secret", ns, name).(*corev1.Secret)
-			return s
-		},
-		ServiceCIDR:      in.Networking.ServiceCIDR,
-		NodePortRange:    in.Networking.NodePortRange,
-		LoadBalancerPool: in.Networking.LoadBalancerPool,
-		ClusterDomain:    in.Networking.ClusterDomain,
-		ClusterIPs:       in.Allocations.ClusterIPs,
-		NodePorts:        in.Allocations.NodePorts,
-		LoadBalancerIPs:  in.Allocations.LoadBalancerIPs,
+	var memo *routesMemo
+	if in.Memo != nil && in.Memo.routes != nil && in.Memo.routes.set == in.Desired {
+		memo = in.Memo.routes
 	}
+	var sin services.Input
+	if memo != nil {
+		// The same desired Set: the same objects (a Set's objects never
+		// change), so the lists it gave are still right.
+		sin = memo.in
+		sin.Pods, sin.Nodes = nil, nil
+	} else {
+		sin = services.Input{
+			Services:  manifests.Of[*corev1.Service](in.Desired),
+			Endpoints: manifests.Of[*corev1.Endpoints](in.Desired),
+			Ingresses: manifests.Of[*networkingv1.Ingress](in.Desired),
+			// With a NetworkPolicy, the table carries the policy inputs
+			// too (services.Policy): the policies, Namespace labels and
+			// the pods below, with their nodes' addresses.
+			NetworkPolicies: manifests.Of[*networkingv1.NetworkPolicy](in.Desired),
+			Namespaces:      manifests.Of[*corev1.Namespace](in.Desired),
+			Secret: func(ns, name string) *corev1.Secret {
+				s, _ := in.Desired.Get("Secret", ns, name).(*corev1.Secret)
+				return s
+			},
+		}
+	}
+	sin.ServiceCIDR, sin.NodePortRange = in.Networking.ServiceCIDR, in.Networking.NodePortRange
+	sin.LoadBalancerPool, sin.ClusterDomain = in.Networking.LoadBalancerPool, in.Networking.ClusterDomain
+	sin.ClusterIPs, sin.NodePorts, sin.LoadBalancerIPs = in.Allocations.ClusterIPs, in.Allocations.NodePorts, in.Allocations.LoadBalancerIPs
 	for _, n := range in.Nodes {
 		if !n.Live {
 			continue
@@ -83,33 +91,30 @@ func computeRoutes(in Input, plan *Plan) services.Plan {
 		node.Ready = n.Info != nil && nodeReady(n.Info)
 		sin.Nodes = append(sin.Nodes, node)
 	}
-	if m := in.Memo; m != nil {
-		if r := m.routes; r != nil && r.set == in.Desired && r.same(sin) {
-			return r.plan
-		}
-		plan := services.Compute(sin)
-		m.routes = &routesMemo{set: in.Desired, in: sin, plan: plan}
-		return plan
+	if memo != nil && memo.same(sin) {
+		return memo.plan
 	}
-	return services.Compute(sin)
+	out := services.Compute(sin)
+	if in.Memo != nil {
+		in.Memo.routes = &routesMemo{set: in.Desired, in: sin, plan: out}
+	}
+	return out
 }
 
-// routesMemo is the last routing plan with the input it came from.
+// routesMemo is the last routing plan with the input it came from, which
+// the desired Set set gave.
 type routesMemo struct {
-	set  *manifests.Set // the desired state the Secrets were looked up in
+	set  *manifests.Set
 	in   services.Input
 	plan services.Plan
 }
 
-// same reports whether in would give the remembered plan: the same objects
-// of the desired state and reported pods (objects never change once
-// loaded or reported), equal nodes, configuration and allocations (the
-// caller checks that Secrets come from the same desired Set).
+// same reports whether in, made from the same desired Set, would give the
+// remembered plan: the same reported pods (objects never change once
+// reported), equal nodes, configuration and allocations.
 func (r *routesMemo) same(in services.Input) bool {
 	o := r.in
-	return slices.Equal(o.Services, in.Services) && slices.Equal(o.Endpoints, in.Endpoints) &&
-		slices.Equal(o.Ingresses, in.Ingresses) && slices.Equal(o.Pods, in.Pods) &&
-		slices.Equal(o.Nodes, in.Nodes) && slices.Equal(o.LoadBalancerPool, in.LoadBalancerPool) &&
+	return slices.Equal(o.Pods, in.Pods) && slices.Equal(o.Nodes, in.Nodes) && slices.Equal(o.LoadBalancerPool, in.LoadBalancerPool) &&
 		o.ServiceCIDR == in.ServiceCIDR && o.NodePortRange == in.NodePortRange && o.ClusterDomain == in.ClusterDomain &&
 		maps.Equal(o.ClusterIPs, in.ClusterIPs) && maps.Equal(o.NodePorts, in.NodePorts) &&
 		maps.Equal(o.LoadBalancerIPs, in.LoadBalancerIPs)
