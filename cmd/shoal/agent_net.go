@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 
 	shoaldns "github.com/shoal-run/shoal/nodeagent/dns"
@@ -103,17 +102,6 @@ func (a *agent) startDNS(ctx context.Context, p *nodeParts) {
 	a.log.Info("cluster DNS serving", "addr", srv.Addr(), "upstreams", len(up))
 }
 
-// dnsCollector serves the DNS server's metrics once it runs.
-type dnsCollector struct{ a *agent }
-
-func (c dnsCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
-
-func (c dnsCollector) Collect(ch chan<- prometheus.Metric) {
-	if d := c.a.dns.Load(); d != nil {
-		d.Collect(ch)
-	}
-}
-
 // startIngress starts the ingress proxy on the configured addresses,
 // serving the routing table's Ingresses until ctx ends. A proxy that
 // cannot start (a port in use) is logged and the node goes on without it.
@@ -139,17 +127,6 @@ func (a *agent) startIngress(ctx context.Context) {
 		}
 	}
 	a.log.Info("ingress proxy serving", "http", p.HTTPAddr(), "https", p.HTTPSAddr())
-}
-
-// ingressCollector serves the ingress proxy's metrics once it runs.
-type ingressCollector struct{ a *agent }
-
-func (c ingressCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
-
-func (c ingressCollector) Collect(ch chan<- prometheus.Metric) {
-	if p := c.a.ingress.Load(); p != nil {
-		p.Collect(ch)
-	}
 }
 
 // runProxy keeps the node's Service rules in step with the latest routing
@@ -185,17 +162,6 @@ func (a *agent) runProxy(ctx context.Context, p *nodeParts) {
 	}
 }
 
-// proxyCollector serves the service proxy's metrics once the node runs.
-type proxyCollector struct{ a *agent }
-
-func (c proxyCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
-
-func (c proxyCollector) Collect(ch chan<- prometheus.Metric) {
-	if p := c.a.nodeParts(); p != nil {
-		p.proxy.Collect(ch)
-	}
-}
-
 // runNetpol runs the network policy queue listener until ctx ends. A
 // listener that fails (the queue held by another process, its socket
 // broken) is started again after a few seconds; meanwhile the selected
@@ -210,17 +176,6 @@ func (a *agent) runNetpol(ctx context.Context, p *nodeParts) {
 		if !waitCtx(ctx, 3*time.Second) {
 			return
 		}
-	}
-}
-
-// netpolCollector serves the network policy metrics once the node runs.
-type netpolCollector struct{ a *agent }
-
-func (c netpolCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
-
-func (c netpolCollector) Collect(ch chan<- prometheus.Metric) {
-	if p := c.a.nodeParts(); p != nil {
-		p.netpol.Collect(ch)
 	}
 }
 

@@ -309,24 +309,37 @@ func trimSpace(b []byte) []byte {
 // DNS, ingress, service proxy, network policy, Go.
 func (a *agent) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(a.cluster, podsCollector{a}, dnsCollector{a}, ingressCollector{a}, proxyCollector{a}, netpolCollector{a})
+	reg.MustRegister(a.cluster,
+		laterCollector(func(ch chan<- prometheus.Metric) {
+			if p := a.nodeParts(); p != nil {
+				p.mgr.Collect(ch)
+				p.proxy.Collect(ch)
+				p.netpol.Collect(ch)
+			}
+		}),
+		laterCollector(func(ch chan<- prometheus.Metric) {
+			if d := a.dns.Load(); d != nil {
+				d.Collect(ch)
+			}
+		}),
+		laterCollector(func(ch chan<- prometheus.Metric) {
+			if p := a.ingress.Load(); p != nil {
+				p.Collect(ch)
+			}
+		}))
 	reg.MustRegister(a.metrics.Collectors()...)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
 
-// podsCollector serves the pod manager's metrics once it exists.
-type podsCollector struct{ a *agent }
+// laterCollector collects from parts the node makes after its metrics
+// registry (the pod manager, service proxy, network policy, DNS, ingress):
+// nothing until they exist.
+type laterCollector func(ch chan<- prometheus.Metric)
 
-func (c podsCollector) Describe(ch chan<- *prometheus.Desc) {
-	prometheus.DescribeByCollect(c, ch)
-}
+func (c laterCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
 
-func (c podsCollector) Collect(ch chan<- prometheus.Metric) {
-	if p := c.a.nodeParts(); p != nil {
-		p.mgr.Collect(ch)
-	}
-}
+func (c laterCollector) Collect(ch chan<- prometheus.Metric) { c(ch) }
 
 func (a *agent) nodeParts() *nodeParts {
 	a.mu.Lock()
