@@ -1,7 +1,10 @@
 package pods_test
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -236,6 +239,75 @@ spec:
 	cs := again.Status.ContainerStatuses[0]
 	if again.Status.Phase != corev1.PodRunning || cs.RestartCount != 0 || cs.State.Running == nil {
 		t.Fatalf("after the agent stopped inside Start: phase %s, %+v", again.Status.Phase, cs)
+	}
+}
+
+// leftover is a runtime holding, under the ID of the first container
+// started, one an earlier agent left when it stopped inside Start before
+// the pod's record named it: Start of that ID fails with ErrExists and
+// State reports it never started, until it is removed.
+type leftover struct {
+	pods.Runtime
+	mu      sync.Mutex
+	id      string
+	present bool
+}
+
+func (r *leftover) Start(ctx context.Context, spec runtime.ContainerSpec) (runtime.State, error) {
+	r.mu.Lock()
+	if r.id == "" {
+		r.id, r.present = spec.ID, true
+	}
+	stale := r.present && spec.ID == r.id
+	r.mu.Unlock()
+	if stale {
+		return runtime.State{}, fmt.Errorf("container %s: %w", spec.ID, runtime.ErrExists)
+	}
+	return r.Runtime.Start(ctx, spec)
+}
+
+func (r *leftover) State(id string) (runtime.State, error) {
+	r.mu.Lock()
+	stale := r.present && id == r.id
+	r.mu.Unlock()
+	if stale {
+		return runtime.State{ID: id, Status: runtime.Unknown, Reason: runtime.ReasonUnknown}, nil
+	}
+	return r.Runtime.State(id)
+}
+
+func (r *leftover) Remove(id string, opts runtime.RemoveOptions) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.present && id == r.id {
+		r.present = false
+		return nil
+	}
+	return r.Runtime.Remove(id, opts)
+}
+
+// TestLeftoverOfAnInterruptedStartIsReplaced: a container an earlier agent
+// left under the ID a run is about to use (it stopped inside Start before
+// recording the run) is removed and the run starts — not a StartError.
+func TestLeftoverOfAnInterruptedStartIsReplaced(t *testing.T) {
+	n := newNode(t)
+	n.mgr.Shutdown()
+	n.wrap = func(rt pods.Runtime) pods.Runtime { return &leftover{Runtime: rt} }
+	n.start()
+	n.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:test
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+`)
+	p := n.waitPod("once", wait, "Running", ready)
+	if cs := p.Status.ContainerStatuses[0]; cs.RestartCount != 0 || !strings.HasSuffix(cs.ContainerID, "-app-1") {
+		t.Fatalf("after a leftover of an interrupted start: %+v", cs)
 	}
 }
 

@@ -151,7 +151,7 @@ func (w *worker) adopt() {
 		case st.Status == runtime.Running || st.Status == runtime.Created:
 			r.adopted = true
 			w.afterStart(r, r.id)
-		case st.Status == runtime.Unknown && st.StartedAt.IsZero():
+		case neverStarted(st):
 			// The agent stopped inside Start: the command never ran. The
 			// run goes back to before that start, and the worker starts it
 			// again — not a restart and not an end, as the kubelet starts
@@ -173,3 +173,23 @@ func (w *worker) adopt() {
 
 // finishedLocked is finished for use before the worker's loop runs.
 func (w *worker) finishedLocked(r *run, st runtime.State) { w.finished(r, st) }
+
+// neverStarted reports whether st is a container whose agent stopped
+// inside Start: the runtime knows it, its command never ran.
+func neverStarted(st runtime.State) bool {
+	return st.Status == runtime.Unknown && st.StartedAt.IsZero()
+}
+
+// removeNeverStarted removes container id when it never started, and
+// reports whether it did.
+func (w *worker) removeNeverStarted(id string) bool {
+	st, err := w.m.rt.State(id)
+	if err != nil || !neverStarted(st) {
+		return false
+	}
+	if err := w.m.rt.Remove(id, runtime.RemoveOptions{}); err != nil {
+		w.log.Warn("removing a container that never started", "id", id, "error", err)
+		return false
+	}
+	return true
+}

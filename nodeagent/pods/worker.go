@@ -384,6 +384,12 @@ func (w *worker) start(ctx context.Context, r *run) time.Duration {
 	started := time.Now()
 	prepared := started.Sub(begin)
 	st, err := w.m.rt.Start(ctx, spec)
+	if errors.Is(err, runtime.ErrExists) && w.removeNeverStarted(id) {
+		// A container of this run's ID left by an agent that stopped
+		// inside Start (before the run was recorded): it never ran, so it
+		// goes, and this start is the one that counts.
+		st, err = w.m.rt.Start(ctx, spec)
+	}
 	w.mu.Lock()
 	r.attempt = attempt
 	if r.id != "" {
