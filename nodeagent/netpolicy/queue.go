@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	nfqueue "github.com/florianl/go-nfqueue/v2"
@@ -62,24 +63,6 @@ func (e *Enforcer) Run(ctx context.Context) error {
 	if e.cfg.Bypass {
 		flags |= nfqueue.NfQaCfgFlagFailOpen
 	}
-	nf, err := nfqueue.Open(&nfqueue.Config{
-		NetNS:        nsfd,
-		NfQueue:      e.cfg.QueueNum,
-		MaxQueueLen:  e.cfg.QueueMaxLen,
-		MaxPacketLen: copyLen,
-		Copymode:     nfqueue.NfQnlCopyPacket,
-		Flags:        flags,
-		AfFamily:     unix.AF_INET,
-		// No WriteTimeout: the kernel takes a verdict in the send itself,
-		// and a deadline would cost a timer update per packet.
-	})
-	if err != nil {
-		return fmt.Errorf("open netfilter queue %d: %w", e.cfg.QueueNum, err)
-	}
-	defer nf.Close()
-	if err := nf.Con.SetReadBuffer(readBuffer); err != nil {
-		e.log.Warn("queue socket receive buffer", "error", err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	failure := make(chan error, 1)
@@ -104,10 +87,29 @@ func (e *Enforcer) Run(ctx context.Context) error {
 		cancel()
 		return 1
 	}
-	v := verdicter{e: e, nf: nf}
-	if err := nf.RegisterWithErrorFunc(ctx, v.handle, errfn); err != nil {
-		return fmt.Errorf("bind netfilter queue %d: %w", e.cfg.QueueNum, err)
+	var nf *nfqueue.Nfqueue
+	for attempt := 1; ; attempt++ {
+		var err error
+		if nf, err = e.open(nsfd, flags); err != nil {
+			return err
+		}
+		v := verdicter{e: e, nf: nf}
+		err = nf.RegisterWithErrorFunc(ctx, v.handle, errfn)
+		if err == nil {
+			break
+		}
+		nf.Close()
+		// Once the queue is bound, a packet can reach the socket before
+		// the replies to the commands that configure it (go-nfqueue sends
+		// them one by one): the library then sees a reply out of sequence.
+		// That race is retried at once; the packets it caught were
+		// dropped (or, with Bypass, accepted) with the socket.
+		if !strings.Contains(err.Error(), "mismatched sequence") || attempt == bindAttempts {
+			return fmt.Errorf("bind netfilter queue %d: %w", e.cfg.QueueNum, err)
+		}
+		e.log.Debug("queue bound while packets arrived; binding again", "attempt", attempt)
 	}
+	defer func() { cancel(); nf.Close() }() // the listener stops before its socket
 	e.log.Info("network policy queue listening", "queue", e.cfg.QueueNum)
 	<-ctx.Done()
 	select {
@@ -116,6 +118,33 @@ func (e *Enforcer) Run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// bindAttempts is how many times Run binds the queue when packets race
+// its configuration.
+const bindAttempts = 5
+
+// open opens the netfilter queue socket in the node's namespace (nsfd, 0
+// for the agent's own).
+func (e *Enforcer) open(nsfd int, flags uint32) (*nfqueue.Nfqueue, error) {
+	nf, err := nfqueue.Open(&nfqueue.Config{
+		NetNS:        nsfd,
+		NfQueue:      e.cfg.QueueNum,
+		MaxQueueLen:  e.cfg.QueueMaxLen,
+		MaxPacketLen: copyLen,
+		Copymode:     nfqueue.NfQnlCopyPacket,
+		Flags:        flags,
+		AfFamily:     unix.AF_INET,
+		// No WriteTimeout: the kernel takes a verdict in the send itself,
+		// and a deadline would cost a timer update per packet.
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open netfilter queue %d: %w", e.cfg.QueueNum, err)
+	}
+	if err := nf.Con.SetReadBuffer(readBuffer); err != nil {
+		e.log.Warn("queue socket receive buffer", "error", err)
+	}
+	return nf, nil
 }
 
 // verdicter answers the packets of one bound queue.
